@@ -1,0 +1,1 @@
+namespace Sark.Actors; public static class Placeholder {}
