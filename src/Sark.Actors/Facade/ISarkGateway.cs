@@ -1,0 +1,40 @@
+using System.Text.Json;
+
+namespace Sark.Actors;
+
+/// <summary>Per-call settings of <see cref="ISarkGateway.InvokeToolAsync"/>.</summary>
+public sealed record InvokeOptions
+{
+    /// <summary>The id of the logical call; a new one is made when absent. It appears in logs and errors.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>Overrides the upstream's <c>call-timeout</c>.</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>
+/// The gateway as a library user sees it: no actors, only tasks. Every failure is a
+/// <see cref="Errors.SarkException"/> whose <see cref="Errors.SarkException.Code"/> is stable.
+/// </summary>
+public interface ISarkGateway
+{
+    /// <summary>Every server the node knows, from every upstream.</summary>
+    Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>One server; <see cref="Errors.SarkNotFoundException"/> if unknown.</summary>
+    Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default);
+
+    /// <summary>The tools of one server, or of all servers when <paramref name="server"/> is null.</summary>
+    Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Calls a tool. <paramref name="arguments"/> must be a JSON object (or null for none).
+    /// A tool that reports an error (<c>isError</c>) is a result, not an exception; a call that
+    /// could not be made or answered throws. Cancelling the token cancels the call upstream.
+    /// </summary>
+    Task<ToolCallResult> InvokeToolAsync(
+        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Every upstream: its state, breaker state, restart count and last error.</summary>
+    Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Sark.Actors.Catalog;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using Sark.Actors.Telemetry;
+using Sark.Actors.Upstreams;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors;
+
+/// <summary>
+/// The facade over the actor tree. It is the only place that Asks, always with a timeout.
+/// It also counts calls in flight so that shutdown can drain them.
+/// </summary>
+internal sealed class SarkGateway : ISarkGateway
+{
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly SarkOptions _options;
+    private readonly Task<IActorRef> _upstreams;
+    private readonly Task<IActorRef> _catalog;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private volatile bool _draining;
+
+    public SarkGateway(SarkOptions options, IActorRegistry registry)
+    {
+        _options = options;
+        _upstreams = registry.GetAsync<UpstreamManager>();
+        _catalog = registry.GetAsync<CatalogActor>();
+    }
+
+    public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
+    {
+        var catalog = await _catalog.ConfigureAwait(false);
+        var reply = await catalog.Ask<CatalogQueries.ServerList>(CatalogQueries.ListServers.Instance, QueryTimeout, cancellationToken).ConfigureAwait(false);
+        return reply.Servers;
+    }
+
+    public async Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default)
+    {
+        RequireName(server, nameof(server));
+        var catalog = await _catalog.ConfigureAwait(false);
+        var reply = await catalog.Ask<object>(new CatalogQueries.GetServer(server), QueryTimeout, cancellationToken).ConfigureAwait(false);
+        return reply is CatalogQueries.ServerFound found ? found.Server : throw UnknownServer(server);
+    }
+
+    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, CancellationToken cancellationToken = default)
+    {
+        if (server is not null)
+            RequireName(server, nameof(server));
+        var catalog = await _catalog.ConfigureAwait(false);
+        var reply = await catalog.Ask<object>(new CatalogQueries.ListTools(server), QueryTimeout, cancellationToken).ConfigureAwait(false);
+        return reply is CatalogQueries.ToolList list ? list.Tools : throw UnknownServer(server!);
+    }
+
+    public async Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default)
+    {
+        var upstreams = await _upstreams.ConfigureAwait(false);
+        var reply = await upstreams.Ask<UpstreamList>(ListUpstreams.Instance, QueryTimeout, cancellationToken).ConfigureAwait(false);
+        return reply.Upstreams;
+    }
+
+    public async Task<ToolCallResult> InvokeToolAsync(
+        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var requestId = options?.RequestId ?? NewRequestId();
+        RequireName(server, nameof(server), requestId);
+        RequireName(tool, nameof(tool), requestId);
+        if (arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) } a)
+            throw new SarkInvalidRequestException($"The arguments of a tool call must be a JSON object, not {a.ValueKind}.", requestId);
+        if (!_options.Upstreams.TryGetValue(server, out var upstream))
+            throw new SarkNotFoundException($"Server '{server}' is not known to this node. List the servers to see which are.", requestId);
+        if (_draining)
+            throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
+
+        var start = Stopwatch.GetTimestamp();
+        var timeout = options?.Timeout ?? upstream.CallTimeout;
+        var upstreams = await _upstreams.ConfigureAwait(false);
+        Interlocked.Increment(ref _inFlight);
+        var outcome = "error";
+        try
+        {
+            using var registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, server)))
+                : default;
+            object reply;
+            try
+            {
+                reply = await upstreams.Ask<object>(new CallTool(requestId, server, tool, arguments, timeout), timeout + _options.AskMargin, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                outcome = "timeout";
+                throw new UpstreamTimeoutException($"Upstream '{server}' did not answer '{tool}' within {timeout.TotalSeconds:0.###}s.", requestId);
+            }
+
+            switch (reply)
+            {
+                case ToolCallCompleted completed:
+                    outcome = completed.IsError ? "tool_error" : "ok";
+                    return new ToolCallResult(requestId, server, tool, completed.Result, completed.IsError, Stopwatch.GetElapsedTime(start));
+                case ToolCallFailed failed:
+                    outcome = failed.Error.Code.ToWire();
+                    throw failed.Error.ToException(requestId);
+                default:
+                    throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to a tool call.");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        finally
+        {
+            var tags = new TagList { { "server", server }, { "outcome", outcome } };
+            SarkTelemetry.FacadeCalls.Add(1, tags);
+            if (SarkTelemetry.FacadeCallDuration.Enabled)
+                SarkTelemetry.FacadeCallDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
+            if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
+                _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>Stops taking calls and waits up to <paramref name="timeout"/> for those in flight.</summary>
+    public async Task DrainAsync(TimeSpan timeout)
+    {
+        _draining = true;
+        if (Volatile.Read(ref _inFlight) == 0)
+            return;
+        await Task.WhenAny(_drained.Task, Task.Delay(timeout)).ConfigureAwait(false);
+    }
+
+    internal int InFlight => Volatile.Read(ref _inFlight);
+
+    private static string NewRequestId() => Guid.NewGuid().ToString("N");
+
+    private static SarkNotFoundException UnknownServer(string server) =>
+        new($"Server '{server}' is not known to this node. List the servers to see which are.");
+
+    private static void RequireName(string value, string what, string? requestId = null)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new SarkInvalidRequestException($"A {what} name is required.", requestId);
+    }
+}

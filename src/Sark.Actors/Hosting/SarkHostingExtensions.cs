@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+using Akka;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Sark.Actors.Configuration;
+using Sark.Actors.Upstreams;
+using Sark.Actors.Upstreams.Stdio;
+
+namespace Sark.Actors.Hosting;
+
+/// <summary>Akka.Hosting and DI registration of the Sark runtime.</summary>
+public static class SarkHostingExtensions
+{
+    private static readonly ConditionalWeakTable<ActorSystem, SarkGateway> Gateways = new();
+
+    /// <summary>
+    /// Starts the Sark actor tree (<c>/user/sark</c>) in the actor system being built, and ties
+    /// it to coordinated shutdown: calls in flight drain (up to <c>shutdown-drain</c>), then
+    /// the upstreams stop and every child process is reaped.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSarkGateway(this AkkaConfigurationBuilder builder, SarkOptions options) =>
+        builder.WithSarkGateway(options, connectionProps: null);
+
+    internal static AkkaConfigurationBuilder WithSarkGateway(
+        this AkkaConfigurationBuilder builder, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var upstream in options.Upstreams.Values)
+            _ = connectionProps ?? (Func<UpstreamOptions, IActorRef, Props>)UpstreamManager.ConnectionProps; // validated below
+        ValidateKinds(options, connectionProps);
+
+        return builder.WithActors((system, registry) =>
+        {
+            var root = system.ActorOf(SarkRoot.Props(options, connectionProps), "sark");
+            registry.Register<SarkRoot>(root);
+            var gateway = new SarkGateway(options, registry);
+            Gateways.AddOrUpdate(system, gateway);
+
+            var shutdown = CoordinatedShutdown.Get(system);
+            shutdown.AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "sark-drain-calls", async () =>
+            {
+                await gateway.DrainAsync(options.Node.ShutdownDrain).ConfigureAwait(false);
+                return Done.Instance;
+            });
+            shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "sark-stop-upstreams", async () =>
+            {
+                try
+                {
+                    await root.GracefulStop(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+                catch (TaskCanceledException)
+                {
+                    // Stopping took too long; the processes are reaped below regardless.
+                }
+
+                await ChildProcesses.StopAllAsync(TimeSpan.FromSeconds(8)).ConfigureAwait(false);
+                return Done.Instance;
+            });
+        });
+    }
+
+    /// <summary>Registers <see cref="ISarkGateway"/>; pair it with <see cref="WithSarkGateway(AkkaConfigurationBuilder, SarkOptions)"/>.</summary>
+    public static IServiceCollection AddSarkGateway(this IServiceCollection services) =>
+        services.AddSingleton<ISarkGateway>(sp => GatewayOf(sp.GetRequiredService<ActorSystem>()));
+
+    /// <summary>The facade of an actor system that runs the Sark tree.</summary>
+    public static ISarkGateway GatewayOf(ActorSystem system) =>
+        Gateways.TryGetValue(system, out var gateway)
+            ? gateway
+            : throw new InvalidOperationException("This actor system does not run Sark: call WithSarkGateway(options) when building it.");
+
+    private static void ValidateKinds(SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    {
+        if (connectionProps is not null)
+            return;
+        foreach (var upstream in options.Upstreams.Values)
+        {
+            if (upstream.Kind != UpstreamKind.McpStdio)
+            {
+                throw new SarkConfigException(
+                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind} are not available in this version; use mcp-stdio.");
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-namespace Sark.Actors; public static class Placeholder {}

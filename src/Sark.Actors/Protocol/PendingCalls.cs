@@ -1,0 +1,89 @@
+using Akka.Actor;
+
+namespace Sark.Actors.Protocol;
+
+/// <summary>Why we sent a request, so its response can be routed.</summary>
+internal enum PendingKind
+{
+    Initialize,
+    ListTools,
+    Ping,
+    CallTool,
+}
+
+/// <summary>One request in flight. <see cref="ReplyTo"/> and <see cref="RequestId"/> are set for tool calls.</summary>
+internal sealed record PendingCall(
+    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp);
+
+/// <summary>
+/// The JSON-RPC bookkeeping of one connection: id allocation and the table of requests in
+/// flight, by JSON-RPC id and by the caller's request id. Pure, so it is tested without actors.
+/// </summary>
+internal sealed class PendingCalls
+{
+    private readonly Dictionary<long, PendingCall> _byId = [];
+    private readonly Dictionary<string, long> _byRequestId = new(StringComparer.Ordinal);
+    private long _nextId = 1;
+
+    public int Count => _byId.Count;
+
+    public int ToolCallCount => _byRequestId.Count;
+
+    /// <summary>Registers a request and returns the JSON-RPC id to send it with.</summary>
+    public long Add(PendingCall call)
+    {
+        var id = _nextId++;
+        _byId[id] = call;
+        if (call.RequestId is not null)
+            _byRequestId[call.RequestId] = id;
+        return id;
+    }
+
+    public bool TryRemove(long id, out PendingCall call)
+    {
+        if (!_byId.Remove(id, out call!))
+            return false;
+        if (call.RequestId is not null)
+            _byRequestId.Remove(call.RequestId);
+        return true;
+    }
+
+    public bool TryRemoveByRequestId(string requestId, out long id, out PendingCall call)
+    {
+        call = null!;
+        return _byRequestId.TryGetValue(requestId, out id) && TryRemove(id, out call);
+    }
+
+    /// <summary>The only tool call in flight, if exactly one is (to attribute an oversized reply without an id).</summary>
+    public long? SoleToolCallId()
+    {
+        if (_byRequestId.Count != 1)
+            return null;
+        foreach (var id in _byRequestId.Values)
+            return id;
+        return null;
+    }
+
+    /// <summary>Removes and returns everything in flight.</summary>
+    public List<PendingCall> DrainAll()
+    {
+        var all = _byId.Values.ToList();
+        _byId.Clear();
+        _byRequestId.Clear();
+        return all;
+    }
+}
+
+/// <summary>
+/// Counts consecutive failed requests of a connection; a success resets it. Reaching the
+/// threshold is the "counting → open" edge of the breaker (DESIGN.md section 4).
+/// </summary>
+internal sealed class FailureCounter(int threshold)
+{
+    public int Consecutive { get; private set; }
+
+    public void RecordSuccess() => Consecutive = 0;
+
+    /// <summary>Returns true when this failure reaches the threshold.</summary>
+    public bool RecordFailure() => ++Consecutive >= threshold;
+}

@@ -1,0 +1,153 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using Sark.Actors.Catalog;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using Sark.Actors.Telemetry;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Upstreams;
+
+/// <summary>
+/// The circuit of one upstream: a thin parent around the upstream's <see cref="BackoffSupervisor"/>
+/// (child <c>backoff</c>, grandchild <c>conn</c>). The breaker is the supervision tree itself:
+/// the connection actor fails (throws) on a fatal fault or at the failure threshold, the
+/// supervisor stops it and starts a fresh one after the backoff. This actor only watches that
+/// happen, so it can answer for the connection while it is down (with the time until the next
+/// try, which <c>WithReplyWhileStopped</c> cannot say) and report the breaker state.
+/// <code>
+/// Closed ──Faulted/Terminated──▶ Open ──supervisor starts conn──▶ HalfOpen ──Ready──▶ Closed
+///                                  ▲                                 │
+///                                  └──────────Faulted────────────────┘
+/// </code>
+/// </summary>
+internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
+{
+    private const string StableTimer = "stable";
+
+    private readonly UpstreamOptions _options;
+    private readonly IActorRef _catalog;
+    private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private CircuitState _state;
+    private IActorRef? _connection;
+
+    public UpstreamCircuit(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps)
+    {
+        _options = options;
+        _catalog = catalog;
+        _connectionProps = connectionProps;
+        _state = CircuitState.Initial(options.Name, options.Kind);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps) =>
+        Akka.Actor.Props.Create(() => new UpstreamCircuit(options, catalog, connectionProps));
+
+    protected override void PreStart()
+    {
+        var backoff = Backoff.OnFailure(
+                _connectionProps(_options, Self),
+                "conn",
+                _options.Backoff.Min,
+                _options.Backoff.Max,
+                _options.Backoff.RandomFactor,
+                maxNrOfRetries: -1)
+            .WithAutoReset(_options.Backoff.ResetAfter)
+            // Every failure of the connection, its start included, means "back off, then try a fresh one".
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart));
+        Context.ActorOf(BackoffSupervisor.Props(backoff), "backoff");
+        Publish(transition: false);
+    }
+
+    protected override void PostStop()
+    {
+        _state = _state.Stopped();
+        Publish(transition: false);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case CallTool call when _connection is not null:
+                _connection.Forward(call);
+                break;
+            case CallTool call:
+                var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
+                Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(
+                    SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' is unavailable ({_state.LastError ?? "connecting"}); its circuit is open. Next try in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
+                    RetryAfter: retryAfter)));
+                break;
+            case CancelCall cancel:
+                _connection?.Forward(cancel);
+                break;
+            case ConnectionEvents.Started started:
+                _connection = started.Connection;
+                Context.Watch(started.Connection);
+                Apply(_state.Started(started.ProcessId));
+                break;
+            case ConnectionEvents.Ready ready:
+                Apply(_state.Ready(Context.System.Scheduler.Now, ready.Tools.Length));
+                Timers.StartSingleTimer(StableTimer, Stable.Instance, _options.Backoff.ResetAfter);
+                _catalog.Tell(new CatalogCommands.UpsertServer(ready.Server, ready.Tools));
+                break;
+            case ConnectionEvents.ToolsChanged changed:
+                Apply(_state with { ToolCount = changed.Tools.Length });
+                _catalog.Tell(new CatalogCommands.ReplaceTools(_options.Name, changed.Tools));
+                break;
+            case ConnectionEvents.Faulted faulted:
+                OnDown(faulted.Reason);
+                break;
+            case Terminated terminated when terminated.ActorRef.Equals(_connection):
+                OnDown("the connection stopped");
+                break;
+            case Stable:
+                Apply(_state.Stable());
+                break;
+            case Terminated:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnDown(string reason)
+    {
+        if (_connection is null && _state.Breaker == BreakerState.Open)
+            return;
+        if (_connection is not null)
+            Context.Unwatch(_connection);
+        _connection = null;
+        Timers.Cancel(StableTimer);
+        Apply(_state.Faulted(reason, Context.System.Scheduler.Now, _options.Backoff));
+        if (_options.Kind == UpstreamKind.McpStdio)
+            SarkTelemetry.StdioRestarts.Add(1, new KeyValuePair<string, object?>("upstream", _options.Name));
+        _catalog.Tell(new CatalogCommands.SetHealth(_options.Name, "unhealthy"));
+        _log.Warning("Upstream {Upstream} circuit open after: {Reason}; restart {Restarts}, next try in about {RetryAfter}",
+            _options.Name, reason, _state.RestartCount, _state.RetryAfter(Context.System.Scheduler.Now));
+    }
+
+    private void Apply(CircuitState next)
+    {
+        var transition = next.Breaker != _state.Breaker;
+        _state = next;
+        Publish(transition);
+    }
+
+    private void Publish(bool transition)
+    {
+        SarkTelemetry.RecordBreaker(_options.Name, _state.Breaker, transition);
+        Context.Parent.Tell(new UpstreamManager.StatusChanged(_state.ToStatus(Context.System.Scheduler.Now)));
+    }
+
+    private sealed class Stable : IDeadLetterSuppression
+    {
+        public static readonly Stable Instance = new();
+    }
+}

@@ -1,0 +1,68 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Akka.Actor;
+using Sark.Actors.Errors;
+
+namespace Sark.Actors.Upstreams;
+
+/// <summary>Messages anything may send to the upstream tree (the manager routes them by upstream name).</summary>
+public static class UpstreamCommands
+{
+    /// <summary>An upstream-addressed message: the manager forwards it to the named upstream.</summary>
+    public interface IUpstreamMessage
+    {
+        string Upstream { get; }
+    }
+
+    /// <summary>
+    /// Call a tool. Replied to with <see cref="UpstreamReplies.ToolCallCompleted"/> or
+    /// <see cref="UpstreamReplies.ToolCallFailed"/>.
+    /// </summary>
+    public sealed record CallTool(
+        string RequestId, string Upstream, string Tool, JsonElement? Arguments, TimeSpan? Timeout)
+        : IUpstreamMessage, INoSerializationVerificationNeeded;
+
+    /// <summary>The caller gave up on a call: cancel it upstream. No reply.</summary>
+    public sealed record CancelCall(string RequestId, string Upstream) : IUpstreamMessage;
+
+    /// <summary>Replied to with <see cref="UpstreamReplies.UpstreamList"/>.</summary>
+    public sealed class ListUpstreams
+    {
+        public static readonly ListUpstreams Instance = new();
+
+        private ListUpstreams()
+        {
+        }
+    }
+}
+
+/// <summary>Replies from the upstream tree.</summary>
+public static class UpstreamReplies
+{
+    public sealed record ToolCallCompleted(string RequestId, JsonElement Result, bool IsError)
+        : INoSerializationVerificationNeeded;
+
+    public sealed record ToolCallFailed(string RequestId, SarkError Error) : INoSerializationVerificationNeeded;
+
+    public sealed record UpstreamList(ImmutableArray<UpstreamStatus> Upstreams);
+}
+
+/// <summary>What a connection actor tells its circuit (its owner) about itself.</summary>
+internal static class ConnectionEvents
+{
+    /// <summary>A new connection actor exists (a process is being started or a connect attempted).</summary>
+    public sealed record Started(IActorRef Connection, int? ProcessId);
+
+    /// <summary>Handshake done and tools listed: the connection serves calls.</summary>
+    public sealed record Ready(IActorRef Connection, ServerInfo Server, ImmutableArray<ToolInfo> Tools)
+        : INoSerializationVerificationNeeded;
+
+    /// <summary>The server's tool list changed (list_changed) and was read again.</summary>
+    public sealed record ToolsChanged(ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
+
+    /// <summary>The connection failed and is about to stop; the reason is for people.</summary>
+    public sealed record Faulted(string Reason);
+}
+
+/// <summary>Thrown by a connection actor to hand a fatal fault to its backoff supervisor.</summary>
+public sealed class UpstreamFaultException(string message) : Exception(message);
