@@ -1,1 +1,3 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using Sark.Host;
+
+return await Node.RunAsync(args).ConfigureAwait(false);

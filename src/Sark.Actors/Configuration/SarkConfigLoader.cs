@@ -26,7 +26,7 @@ public static partial class SarkConfigLoader
         Config config;
         try
         {
-            config = ConfigurationFactory.ParseString(hocon);
+            config = ConfigurationFactory.ParseString(SubstituteEnvironment(hocon));
         }
         catch (Exception ex)
         {
@@ -35,6 +35,18 @@ public static partial class SarkConfigLoader
 
         return Load(config.WithFallback(Defaults), appDirectory);
     }
+
+    /// <summary>
+    /// Replaces <c>${VAR}</c> and <c>${?VAR}</c> (a name without dots) by the environment
+    /// variable's value as a quoted string, when it is set. Akka's HOCON parser does not read
+    /// the environment itself. An unset <c>${?VAR}</c> is left to HOCON, which leaves the key empty.
+    /// </summary>
+    internal static string SubstituteEnvironment(string hocon) =>
+        EnvReference().Replace(hocon, match =>
+        {
+            var value = Environment.GetEnvironmentVariable(match.Groups["name"].Value);
+            return value is null ? match.Value : System.Text.Json.JsonSerializer.Serialize(value);
+        });
 
     /// <summary>Reads a HOCON file on top of the embedded defaults.</summary>
     public static SarkOptions LoadFile(string path, string? appDirectory = null)
@@ -164,11 +176,21 @@ public static partial class SarkConfigLoader
         if (!value.IsObject())
             throw new SarkConfigException($"{key}.env: must be an object of NAME = value pairs.");
         var env = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-        foreach (var (name, v) in value.GetObject().Items)
+        foreach (var name in value.GetObject().Items.Keys)
         {
-            if (!v.IsString())
-                throw new SarkConfigException($"{key}.env.{name}: must be a string.");
-            env[name] = v.GetString();
+            string? text;
+            try
+            {
+                text = c.GetString($"env.{Quote(name)}", null);
+            }
+            catch (Exception ex)
+            {
+                throw new SarkConfigException($"{key}.env.{name}: must be a string.", ex);
+            }
+
+            // An unset ${?VAR} leaves the key out, as HOCON intends.
+            if (!string.IsNullOrEmpty(text))
+                env[name] = text;
         }
 
         return env.ToImmutable();
@@ -270,6 +292,9 @@ public static partial class SarkConfigLoader
         using var reader = new StreamReader(stream);
         return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
+
+    [GeneratedRegex(@"\$\{\??(?<name>[A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex EnvReference();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     private static partial Regex UpstreamName();

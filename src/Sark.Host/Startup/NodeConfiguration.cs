@@ -1,0 +1,31 @@
+using System.Reflection;
+using Sark.Actors.Configuration;
+
+namespace Sark.Host.Startup;
+
+/// <summary>Turns the command line into <see cref="SarkOptions"/>: the file or the embedded default, then <c>--bind</c>.</summary>
+internal static class NodeConfiguration
+{
+    private const string EmbeddedConfig = "Sark.Host.sark.conf";
+
+    /// <summary>Reads the configuration; every problem is a <see cref="SarkConfigException"/> that names the key.</summary>
+    public static SarkOptions Load(CommandLine commandLine)
+    {
+        var options = commandLine.ConfigPath is { } path
+            ? SarkConfigLoader.LoadFile(path)
+            : SarkConfigLoader.Parse(ReadEmbedded());
+
+        if (commandLine.Bind is { } bind)
+            options = options with { Node = options.Node with { HttpBind = SarkConfigLoader.ValidateBind(bind, "--bind") } };
+
+        return options;
+    }
+
+    private static string ReadEmbedded()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedConfig)
+            ?? throw new InvalidOperationException($"The embedded resource {EmbeddedConfig} is missing from Sark.Host.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
