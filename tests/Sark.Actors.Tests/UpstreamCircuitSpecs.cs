@@ -1,0 +1,190 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using Sark.Actors.Upstreams;
+using Xunit.Abstractions;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Tests;
+
+/// <summary>
+/// The breaker as a supervision tree, on virtual time: the circuit, its real BackoffSupervisor,
+/// and a scripted connection actor in place of a process.
+/// </summary>
+public sealed class UpstreamCircuitSpecs : TestKit
+{
+    private static readonly Config Config = ConfigurationFactory.ParseString("""
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.loglevel = INFO
+        """);
+
+    private readonly TestProbe _connections;
+    private readonly TestProbe _catalog;
+    private readonly UpstreamOptions _options = new()
+    {
+        Name = "fake",
+        Kind = UpstreamKind.McpStdio,
+        Backoff = new Configuration.BackoffOptions
+        {
+            Min = TimeSpan.FromSeconds(1),
+            Max = TimeSpan.FromSeconds(8),
+            RandomFactor = 0.2,
+            ResetAfter = TimeSpan.FromSeconds(60),
+        },
+    };
+
+    public UpstreamCircuitSpecs(ITestOutputHelper output)
+        : base(Config, output: output)
+    {
+        _connections = CreateTestProbe();
+        _catalog = CreateTestProbe();
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private IActorRef StartCircuit()
+    {
+        var connections = _connections.Ref;
+        // A child of the test actor, so the circuit's status reports come here.
+        return ChildActorOf(UpstreamCircuit.Props(_options, _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, connections))));
+    }
+
+    private IActorRef NextConnection() => _connections.ExpectMsg<ScriptedConnection.Created>().Connection;
+
+    private UpstreamStatus NextStatus(Func<UpstreamStatus, bool> until) =>
+        FishForMessage<UpstreamManager.StatusChanged>(s => until(s.Status)).Status;
+
+    private void Fail(IActorRef connection, string reason)
+    {
+        connection.Tell(new ScriptedConnection.Fail(reason));
+        NextStatus(s => s.Breaker == BreakerState.Open);
+    }
+
+    [Fact]
+    public void Circuit_forwards_calls_while_the_connection_is_up()
+    {
+        var circuit = StartCircuit();
+        var connection = NextConnection();
+        connection.Tell(ScriptedConnection.Ready.Instance);
+        var status = NextStatus(s => s.State == UpstreamState.Ready);
+        Assert.Equal(BreakerState.Closed, status.Breaker);
+
+        circuit.Tell(new CallTool("r1", "fake", "echo", null, null));
+
+        Assert.Equal("r1", ExpectMsg<ToolCallCompleted>().RequestId);
+        _catalog.ExpectMsg<Catalog.CatalogCommands.UpsertServer>();
+    }
+
+    [Fact]
+    public void An_open_circuit_answers_at_once_with_upstream_unavailable_and_the_retry_after()
+    {
+        var circuit = StartCircuit();
+        var connection = NextConnection();
+        connection.Tell(ScriptedConnection.Ready.Instance);
+
+        Fail(connection, "process exited with code 3");
+        circuit.Tell(new CallTool("r1", "fake", "echo", null, null));
+
+        var failed = ExpectMsg<ToolCallFailed>();
+        Assert.Equal(SarkErrorCode.UpstreamUnavailable, failed.Error.Code);
+        Assert.Equal(TimeSpan.FromSeconds(1.2), failed.Error.RetryAfter);
+        Assert.Contains("process exited with code 3", failed.Error.Message);
+    }
+
+    [Fact]
+    public void The_supervisor_starts_a_half_open_probe_after_the_backoff_and_its_handshake_closes_the_circuit()
+    {
+        StartCircuit();
+        var first = NextConnection();
+        first.Tell(ScriptedConnection.Ready.Instance);
+        Fail(first, "boom");
+
+        Scheduler.Advance(TimeSpan.FromMilliseconds(900));
+        _connections.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Scheduler.Advance(TimeSpan.FromMilliseconds(400));
+        var probe = NextConnection();
+        Assert.Equal(BreakerState.HalfOpen, NextStatus(s => s.State == UpstreamState.Connecting).Breaker);
+
+        probe.Tell(ScriptedConnection.Ready.Instance);
+        var closed = NextStatus(s => s.State == UpstreamState.Ready);
+
+        Assert.Equal(BreakerState.Closed, closed.Breaker);
+        Assert.Equal(1, closed.RestartCount);
+        Assert.Equal("boom", closed.LastError);
+    }
+
+    [Fact]
+    public void Backoff_doubles_with_each_consecutive_fault_and_is_capped()
+    {
+        StartCircuit();
+        var connection = NextConnection();
+        // Lower bounds of the delays: 1 s, 2 s, 4 s, then the 8 s cap (each up to 20 % more).
+        foreach (var min in new[] { 1.0, 2.0, 4.0, 8.0, 8.0 })
+        {
+            Fail(connection, "crash");
+            Scheduler.Advance(TimeSpan.FromSeconds(min * 0.95));
+            _connections.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
+            Scheduler.Advance(TimeSpan.FromSeconds(min * 0.3));
+            connection = NextConnection();
+        }
+
+        Assert.Equal(5, NextStatus(s => s.State == UpstreamState.Connecting).ConsecutiveRestarts);
+    }
+
+    [Fact]
+    public void A_stable_period_resets_the_backoff()
+    {
+        StartCircuit();
+        var connection = NextConnection();
+        for (var i = 0; i < 3; i++)
+        {
+            Fail(connection, "crash");
+            Scheduler.Advance(TimeSpan.FromSeconds(10));
+            connection = NextConnection();
+        }
+
+        connection.Tell(ScriptedConnection.Ready.Instance);
+        NextStatus(s => s.State == UpstreamState.Ready);
+        Scheduler.Advance(TimeSpan.FromSeconds(61));
+        NextStatus(s => s.ConsecutiveRestarts == 0);
+
+        Fail(connection, "crash again");
+        Scheduler.Advance(TimeSpan.FromSeconds(1.25));
+        NextConnection();
+    }
+
+    /// <summary>Stands in for a connection actor: it reports like one and fails on command.</summary>
+    private sealed class ScriptedConnection : ReceiveActor
+    {
+        public ScriptedConnection(IActorRef owner, IActorRef probe)
+        {
+            owner.Tell(new ConnectionEvents.Started(Self, 4242));
+            probe.Tell(new Created(Self));
+            Receive<Ready>(_ => owner.Tell(new ConnectionEvents.Ready(Self, Server, [])));
+            Receive<Fail>(f =>
+            {
+                owner.Tell(new ConnectionEvents.Faulted(f.Reason));
+                throw new UpstreamFaultException(f.Reason);
+            });
+            Receive<CallTool>(c => Sender.Tell(new ToolCallCompleted(c.RequestId, JsonDocument.Parse("{}").RootElement, false)));
+        }
+
+        private static ServerInfo Server { get; } = new(
+            "fake", "fake", "stdio://fake", "medium", ImmutableArray<string>.Empty, "healthy", 0, "fake", "stdio", null, null, null, null);
+
+        public sealed record Created(IActorRef Connection);
+
+        public sealed record Fail(string Reason);
+
+        public sealed class Ready
+        {
+            public static readonly Ready Instance = new();
+        }
+    }
+}
