@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command (README "Run the tests"): installs what the tests need, builds, runs every
+# test project, and prints "N passed, N failed" (summed over the projects) as its last line.
+#
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh --filter X # passes a dotnet test filter to every project
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+filter=()
+if [ "${1:-}" = "--filter" ] && [ -n "${2:-}" ]; then filter=(--filter "$2"); fi
+
+echo "== installing the npm MCP peers (tests/peers, pinned by package-lock.json)"
+(cd tests/peers && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== building"
+dotnet build Sark.Actors.sln -c Release -nologo -v q || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0; failed=0; status=0
+results=artifacts/test-results
+rm -rf "$results"; mkdir -p "$results"
+for project in tests/Sark.Actors.Tests tests/Sark.Integration.Tests; do
+  name=$(basename "$project")
+  echo "== $name"
+  log="$results/$name.log"
+  dotnet test "$project" -c Release --no-build -nologo "${filter[@]}" \
+    --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  # vstest's summary: "Passed!  - Failed:     0, Passed:    30, Skipped:     0, Total:    30, ..."
+  summary=$(grep -E '(Passed|Failed)!  - Failed:' "$log" | tail -n 1)
+  if [ -z "$summary" ]; then
+    echo "$name produced no summary (exit $rc): counted as one failure"
+    failed=$((failed + 1)); status=1; continue
+  fi
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$summary")
+  f=$(sed -E 's/.*Failed: *([0-9]+),.*/\1/' <<<"$summary")
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$rc" -ne 0 ] && status=1
+done
+
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Sark.Actors;
+using Sark.Actors.Configuration;
+
+namespace Sark.Host.Api;
+
+/// <summary><c>GET /api/v1/servers</c>: one page of servers.</summary>
+internal sealed record ServerListResponse(
+    IReadOnlyList<ServerInfo> Servers,
+    int Total,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? NextOffset);
+
+/// <summary><c>GET /api/v1/tools</c>: one page of tools.</summary>
+internal sealed record ToolListResponse(
+    IReadOnlyList<ToolInfo> Tools,
+    int Total,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? NextOffset);
+
+/// <summary><c>POST /api/v1/invoke</c>: <see cref="Result"/> is the MCP <c>CallToolResult</c> as the server sent it.</summary>
+internal sealed record InvokeResponse(string Status, JsonElement Result, string RequestId);
+
+/// <summary><c>GET /api/v1/upstreams</c>.</summary>
+internal sealed record UpstreamListResponse(IReadOnlyList<UpstreamStatusResponse> Upstreams);
+
+/// <summary>One upstream as <c>GET /api/v1/upstreams</c> shows it.</summary>
+internal sealed record UpstreamStatusResponse(
+    string Name,
+    UpstreamKind Kind,
+    UpstreamState State,
+    BreakerState Breaker,
+    int RestartCount,
+    int ConsecutiveRestarts,
+    string? LastError,
+    DateTimeOffset? LastErrorAt,
+    DateTimeOffset? ConnectedSince,
+    int? ProcessId,
+    long? RetryAfterMs,
+    int ToolCount)
+{
+    public static UpstreamStatusResponse From(UpstreamStatus s) => new(
+        s.Name, s.Kind, s.State, s.Breaker, s.RestartCount, s.ConsecutiveRestarts, s.LastError, s.LastErrorAt,
+        s.ConnectedSince, s.ProcessId, s.RetryAfter is { } retry ? (long)Math.Ceiling(retry.TotalMilliseconds) : null, s.ToolCount);
+}
+
+/// <summary>The body of every failure: <c>{"error":{"code","message","request_id"}}</c>.</summary>
+internal sealed record ErrorResponse(ErrorDetail Error);
+
+/// <summary>A stable code (DESIGN.md section 9, or <c>internal</c>), a sentence, and the request id.</summary>
+internal sealed record ErrorDetail(string Code, string Message, string? RequestId);

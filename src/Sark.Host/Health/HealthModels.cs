@@ -1,0 +1,24 @@
+using System.Text.Json.Serialization;
+using Sark.Actors;
+
+namespace Sark.Host.Health;
+
+/// <summary><c>GET /health</c>, the gateway contract: <c>healthy</c> or <c>unhealthy</c>.</summary>
+internal sealed record HealthResponse(string Status);
+
+/// <summary><c>GET /health/live</c>: whether the actor system runs.</summary>
+internal sealed record LivenessResponse(string Status, string ActorSystem);
+
+/// <summary><c>GET /health/ready</c>: <c>ready</c> or <c>not_ready</c>, with each upstream's part in it.</summary>
+internal sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, UpstreamReadiness> Upstreams);
+
+/// <summary>
+/// One upstream in the readiness detail. <see cref="State"/> and <see cref="Breaker"/> are null
+/// while the upstream has not reported yet.
+/// </summary>
+internal sealed record UpstreamReadiness(UpstreamState? State, BreakerState? Breaker, bool Required, string? LastError)
+{
+    /// <summary>A required upstream counts towards readiness only when its circuit is closed and it serves calls.</summary>
+    [JsonIgnore]
+    public bool Ready => State == UpstreamState.Ready && Breaker == BreakerState.Closed;
+}

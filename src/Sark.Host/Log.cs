@@ -1,0 +1,17 @@
+namespace Sark.Host;
+
+/// <summary>The node's source-generated log messages (outside actors).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "{Method} {Path} failed: {Code}: {Message}")]
+    public static partial void RequestFailed(ILogger logger, string method, string path, string code, string message);
+
+    [LoggerMessage(2, LogLevel.Error, "{Method} {Path} failed with an unexpected error")]
+    public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(3, LogLevel.Debug, "{Method} {Path}: the caller went away")]
+    public static partial void RequestAborted(ILogger logger, string method, string path);
+
+    [LoggerMessage(4, LogLevel.Warning, "Readiness could not read the upstreams' status")]
+    public static partial void ReadinessFailed(ILogger logger, Exception exception);
+}
