@@ -25,8 +25,8 @@ internal sealed class DemoTools
         Register("add", "Adds two numbers.", """
             {"type":"object","properties":{"a":{"type":"number","description":"First addend"},"b":{"type":"number","description":"Second addend"}},"required":["a","b"]}
             """, AddAsync);
-        Register("slow", "Waits the given number of milliseconds, then answers.", """
-            {"type":"object","properties":{"ms":{"type":"integer","minimum":0,"default":1000,"description":"Milliseconds to wait"}},"required":[]}
+        Register("slow", "Waits the given number of milliseconds, then answers. With block, the whole server stops reading its input meanwhile (a hung server).", """
+            {"type":"object","properties":{"ms":{"type":"integer","minimum":0,"default":1000,"description":"Milliseconds to wait"},"block":{"type":"boolean","default":false,"description":"Stop processing all input while waiting"}},"required":[]}
             """, SlowAsync);
         Register("fail", "Always returns an error result.", """
             {"type":"object","properties":{"message":{"type":"string","description":"Error text (default: Demo failure)"}},"required":[]}
@@ -82,9 +82,14 @@ internal sealed class DemoTools
 
     private static bool AddOverflows(long x, long y) => (x > 0 && y > long.MaxValue - x) || (x < 0 && y < long.MinValue - x);
 
-    private static async ValueTask<ToolResult> SlowAsync(ToolArguments arguments, CancellationToken cancellationToken)
+    private async ValueTask<ToolResult> SlowAsync(ToolArguments arguments, CancellationToken cancellationToken)
     {
         var ms = arguments.GetInt32("ms", 1000, minimum: 0);
+        if (arguments.GetBoolean("block"))
+        {
+            _connection.PauseInput(TimeSpan.FromMilliseconds(ms));
+        }
+
         await Task.Delay(ms, cancellationToken).ConfigureAwait(false);
         return ToolResult.Text(string.Create(CultureInfo.InvariantCulture, $"Slept {ms} ms"));
     }

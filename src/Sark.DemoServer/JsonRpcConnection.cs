@@ -44,6 +44,11 @@ internal sealed class JsonRpcConnection
         _silent = silent;
     }
 
+    private volatile Task _inputGate = Task.CompletedTask;
+
+    /// <summary>Stops processing input lines for <paramref name="duration"/>, as a hung server would.</summary>
+    public void PauseInput(TimeSpan duration) => _inputGate = Task.Delay(duration);
+
     /// <summary>Reads and dispatches messages until the input reaches end of stream.</summary>
     public async Task RunAsync(IJsonRpcHandler handler, CancellationToken cancellationToken)
     {
@@ -54,6 +59,7 @@ internal sealed class JsonRpcConnection
                 continue;
             }
 
+            await _inputGate.ConfigureAwait(false);
             ProcessLine(line, handler);
         }
     }

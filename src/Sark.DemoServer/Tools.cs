@@ -101,6 +101,22 @@ internal readonly struct ToolArguments(JsonElement arguments)
             : throw new ToolArgumentException($"argument '{name}' must be a string, got {Describe(value)}");
     }
 
+    /// <summary>An optional boolean argument (absent or null gives false).</summary>
+    public bool GetBoolean(string name)
+    {
+        if (!TryGet(name, out var value))
+        {
+            return false;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ToolArgumentException($"argument '{name}' must be a boolean, got {Describe(value)}"),
+        };
+    }
+
     /// <summary>A required number argument.</summary>
     public JsonElement RequireNumber(string name)
     {

@@ -26,8 +26,6 @@ public static class SarkHostingExtensions
         this AkkaConfigurationBuilder builder, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
     {
         ArgumentNullException.ThrowIfNull(options);
-        foreach (var upstream in options.Upstreams.Values)
-            _ = connectionProps ?? (Func<UpstreamOptions, IActorRef, Props>)UpstreamManager.ConnectionProps; // validated below
         ValidateKinds(options, connectionProps);
 
         return builder.WithActors((system, registry) =>
