@@ -62,6 +62,18 @@ public sealed class SarkGatewaySpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_call_made_while_the_upstream_starts_waits_for_it()
+    {
+        var options = TestUpstreams.With(TestUpstreams.Demo());
+        Sys.ActorOf(SarkRoot.Props(options), "sark");
+        var gateway = new SarkGateway(options, ActorRegistry.For(Sys));
+
+        var result = await gateway.InvokeToolAsync("demo", "echo", Args("""{"message":"early"}"""));
+
+        Assert.Equal("Echo: early", Text(result));
+    }
+
+    [Fact]
     public async Task Bad_calls_get_stable_codes()
     {
         var gateway = await StartAsync(TestUpstreams.Demo());

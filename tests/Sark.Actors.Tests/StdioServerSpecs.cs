@@ -102,8 +102,41 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
         var failures = new[] { ExpectMsg<ToolCallFailed>(TimeSpan.FromSeconds(5)), ExpectMsg<ToolCallFailed>(TimeSpan.FromSeconds(5)) };
 
         Assert.All(failures, f => Assert.Equal(SarkErrorCode.UpstreamUnavailable, f.Error.Code));
+        Assert.All(failures, f => Assert.Equal(TimeSpan.FromSeconds(1.2), f.Error.RetryAfter));
         Assert.Contains("exited with code 3", owner.ExpectMsg<ConnectionEvents.Faulted>().Reason);
+
+        // Until the circuit acknowledges, calls still reaching the connection are answered, not lost.
+        server.Tell(new CallTool("late", "demo", "echo", Args("""{"message":"late"}"""), null));
+        Assert.Equal(SarkErrorCode.UpstreamUnavailable, ExpectMsg<ToolCallFailed>().Error.Code);
+        owner.Reply(ConnectionEvents.FaultAcknowledged.Instance);
         ExpectTerminated(server);
+    }
+
+    [Fact]
+    public void Two_calls_in_flight_with_the_same_request_id_are_refused()
+    {
+        var (server, _, _) = StartReady(TestUpstreams.Demo());
+
+        server.Tell(new CallTool("dup", "demo", "slow", Args("""{"ms":2000}"""), null));
+        server.Tell(new CallTool("dup", "demo", "echo", Args("""{"message":"x"}"""), null));
+
+        Assert.Equal(SarkErrorCode.InvalidRequest, ExpectMsg<ToolCallFailed>().Error.Code);
+        Assert.Equal("Slept 2000 ms", Text(ExpectMsg<ToolCallCompleted>(TimeSpan.FromSeconds(5)).Result));
+    }
+
+    [Fact]
+    public void A_call_queued_while_connecting_has_a_deadline_and_is_never_sent_after_it()
+    {
+        var owner = CreateTestProbe();
+        var server = Sys.ActorOf(StdioServer.Props(TestUpstreams.Demo("demo", "--startup-delay-ms", "3000"), owner.Ref));
+
+        server.Tell(new CallTool("early", "demo", "echo", Args("""{"message":"too late"}"""), TimeSpan.FromMilliseconds(500)));
+
+        var failed = ExpectMsg<ToolCallFailed>(TimeSpan.FromSeconds(5));
+        Assert.Equal(SarkErrorCode.UpstreamTimeout, failed.Error.Code);
+        Assert.Contains("never sent", failed.Error.Message);
+        owner.FishForMessage<ConnectionEvents.Ready>(_ => true, Startup);
+        Assert.DoesNotContain("\"echo\"", Stats(server));
     }
 
     [Fact]
@@ -152,6 +185,7 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
 
         Sys.ActorOf(StdioServer.Props(options, owner.Ref));
 
+        Assert.Null(owner.ExpectMsg<ConnectionEvents.Started>(TimeSpan.FromSeconds(10)).ProcessId);
         var faulted = owner.ExpectMsg<ConnectionEvents.Faulted>(TimeSpan.FromSeconds(10));
         Assert.Contains("/nonexistent/sark-no-such-server", faulted.Reason);
     }

@@ -37,7 +37,7 @@ internal sealed class SarkGateway : ISarkGateway
     public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
     {
         var catalog = await _catalog.ConfigureAwait(false);
-        var reply = await catalog.Ask<CatalogQueries.ServerList>(CatalogQueries.ListServers.Instance, QueryTimeout, cancellationToken).ConfigureAwait(false);
+        var reply = await QueryAsync<CatalogQueries.ServerList>(catalog, CatalogQueries.ListServers.Instance, "catalog", cancellationToken).ConfigureAwait(false);
         return reply.Servers;
     }
 
@@ -45,7 +45,7 @@ internal sealed class SarkGateway : ISarkGateway
     {
         RequireName(server, nameof(server));
         var catalog = await _catalog.ConfigureAwait(false);
-        var reply = await catalog.Ask<object>(new CatalogQueries.GetServer(server), QueryTimeout, cancellationToken).ConfigureAwait(false);
+        var reply = await QueryAsync<object>(catalog, new CatalogQueries.GetServer(server), "catalog", cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ServerFound found ? found.Server : throw UnknownServer(server);
     }
 
@@ -54,14 +54,14 @@ internal sealed class SarkGateway : ISarkGateway
         if (server is not null)
             RequireName(server, nameof(server));
         var catalog = await _catalog.ConfigureAwait(false);
-        var reply = await catalog.Ask<object>(new CatalogQueries.ListTools(server), QueryTimeout, cancellationToken).ConfigureAwait(false);
+        var reply = await QueryAsync<object>(catalog, new CatalogQueries.ListTools(server), "catalog", cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ToolList list ? list.Tools : throw UnknownServer(server!);
     }
 
     public async Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default)
     {
         var upstreams = await _upstreams.ConfigureAwait(false);
-        var reply = await upstreams.Ask<UpstreamList>(ListUpstreams.Instance, QueryTimeout, cancellationToken).ConfigureAwait(false);
+        var reply = await QueryAsync<UpstreamList>(upstreams, ListUpstreams.Instance, "upstream manager", cancellationToken).ConfigureAwait(false);
         return reply.Upstreams;
     }
 
@@ -75,16 +75,25 @@ internal sealed class SarkGateway : ISarkGateway
             throw new SarkInvalidRequestException($"The arguments of a tool call must be a JSON object, not {a.ValueKind}.", requestId);
         if (!_options.Upstreams.TryGetValue(server, out var upstream))
             throw new SarkNotFoundException($"Server '{server}' is not known to this node. List the servers to see which are.", requestId);
-        if (_draining)
-            throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
 
         var start = Stopwatch.GetTimestamp();
         var timeout = options?.Timeout ?? upstream.CallTimeout;
         var upstreams = await _upstreams.ConfigureAwait(false);
+        // Counted before the drain check, so that a drain never misses a call that got past it.
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
+        using var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
+        activity?.SetTag("sark.server", server);
+        activity?.SetTag("sark.tool", tool);
+        activity?.SetTag("sark.request_id", requestId);
         try
         {
+            if (_draining)
+            {
+                outcome = "shutting_down";
+                throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
+            }
+
             using var registration = cancellationToken.CanBeCanceled
                 ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, server)))
                 : default;
@@ -97,6 +106,7 @@ internal sealed class SarkGateway : ISarkGateway
             catch (AskTimeoutException)
             {
                 outcome = "timeout";
+                upstreams.Tell(new CancelCall(requestId, server));
                 throw new UpstreamTimeoutException($"Upstream '{server}' did not answer '{tool}' within {timeout.TotalSeconds:0.###}s.", requestId);
             }
 
@@ -119,6 +129,7 @@ internal sealed class SarkGateway : ISarkGateway
         }
         finally
         {
+            activity?.SetTag("sark.outcome", outcome);
             var tags = new TagList { { "server", server }, { "outcome", outcome } };
             SarkTelemetry.FacadeCalls.Add(1, tags);
             if (SarkTelemetry.FacadeCallDuration.Enabled)
@@ -138,6 +149,18 @@ internal sealed class SarkGateway : ISarkGateway
     }
 
     internal int InFlight => Volatile.Read(ref _inFlight);
+
+    private static async Task<T> QueryAsync<T>(IActorRef actor, object query, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await actor.Ask<T>(query, QueryTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException ex)
+        {
+            throw new SarkException(SarkErrorCode.UpstreamTimeout, $"The {what} did not answer within {QueryTimeout.TotalSeconds:0}s; the node is overloaded or stopping.", null, ex);
+        }
+    }
 
     private static string NewRequestId() => Guid.NewGuid().ToString("N");
 

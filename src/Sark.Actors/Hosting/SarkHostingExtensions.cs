@@ -27,6 +27,8 @@ public static class SarkHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         ValidateKinds(options, connectionProps);
+        var stopBudget = StopBudget(options);
+        builder.AddHocon(ShutdownPhases(options, stopBudget), HoconAddMode.Prepend);
 
         return builder.WithActors((system, registry) =>
         {
@@ -52,7 +54,7 @@ public static class SarkHostingExtensions
                     // Stopping took too long; the processes are reaped below regardless.
                 }
 
-                await ChildProcesses.StopAllAsync(TimeSpan.FromSeconds(8)).ConfigureAwait(false);
+                await ChildProcesses.StopAllAsync(stopBudget).ConfigureAwait(false);
                 return Done.Instance;
             });
         });
@@ -67,6 +69,36 @@ public static class SarkHostingExtensions
         Gateways.TryGetValue(system, out var gateway)
             ? gateway
             : throw new InvalidOperationException("This actor system does not run Sark: call WithSarkGateway(options) when building it.");
+
+    /// <summary>How long stopping every child process may take: the longest stop-grace + kill-grace, plus a margin.</summary>
+    private static TimeSpan StopBudget(SarkOptions options)
+    {
+        var longest = TimeSpan.Zero;
+        foreach (var upstream in options.Upstreams.Values)
+        {
+            var stop = upstream.StopGrace + upstream.KillGrace;
+            if (stop > longest)
+                longest = stop;
+        }
+
+        return longest + TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>
+    /// Coordinated shutdown gives each phase 5 s by default: too short for <c>shutdown-drain</c>
+    /// and for a graceful stop of the processes. These phases get what the options need.
+    /// </summary>
+    private static string ShutdownPhases(SarkOptions options, TimeSpan stopBudget)
+    {
+        var drain = (long)(options.Node.ShutdownDrain + TimeSpan.FromSeconds(2)).TotalMilliseconds;
+        var stop = (long)(stopBudget + TimeSpan.FromSeconds(7)).TotalMilliseconds;
+        return $$"""
+            akka.coordinated-shutdown.phases {
+              service-requests-done.timeout = {{drain}}ms
+              service-stop.timeout = {{stop}}ms
+            }
+            """;
+    }
 
     private static void ValidateKinds(SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
     {

@@ -20,8 +20,11 @@ internal abstract record JsonRpcInbound
     /// <summary>A line that is not a JSON-RPC message.</summary>
     public sealed record Invalid(string Reason) : JsonRpcInbound;
 
-    /// <summary>A line longer than the limit; it was discarded. <see cref="Id"/> is our id if it could be found.</summary>
-    public sealed record Oversized(long? Id, long Length) : JsonRpcInbound;
+    /// <summary>
+    /// A line longer than the limit; it was discarded. <see cref="Id"/> is the numeric id if it
+    /// could be found; <see cref="HasMethod"/> says the line was a request or notification, not a response.
+    /// </summary>
+    public sealed record Oversized(long? Id, bool HasMethod, long Length) : JsonRpcInbound;
 }
 
 /// <summary>
@@ -80,6 +83,12 @@ internal static class JsonRpcParser
     /// top-level properties before the first one too large to skip), then in its tail (a
     /// trailing <c>"id":N}</c>, as most serializers write it last).
     /// </summary>
+    public static (long? Id, bool HasMethod) ProbeOversized(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        var hasMethod = head.IndexOf("\"method\""u8) >= 0 || tail.IndexOf("\"method\""u8) >= 0;
+        return (FindIdInOversized(head, tail), hasMethod);
+    }
+
     public static long? FindIdInOversized(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
     {
         var reader = new Utf8JsonReader(head, isFinalBlock: false, state: default);

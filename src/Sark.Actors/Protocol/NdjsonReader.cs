@@ -138,8 +138,8 @@ internal static class NdjsonReader
         public JsonRpcInbound Finish()
         {
             Active = false;
-            var id = JsonRpcParser.FindIdInOversized(_head.AsSpan(0, _headLength), _tail.AsSpan(0, _tailLength));
-            return new JsonRpcInbound.Oversized(id, _length);
+            var (id, hasMethod) = JsonRpcParser.ProbeOversized(_head.AsSpan(0, _headLength), _tail.AsSpan(0, _tailLength));
+            return new JsonRpcInbound.Oversized(id, hasMethod, _length);
         }
     }
 }

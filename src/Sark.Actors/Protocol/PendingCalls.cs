@@ -29,6 +29,9 @@ internal sealed class PendingCalls
 
     public int ToolCallCount => _byRequestId.Count;
 
+    /// <summary>Whether a tool call with this request id is in flight.</summary>
+    public bool HasRequest(string requestId) => _byRequestId.ContainsKey(requestId);
+
     /// <summary>Registers a request and returns the JSON-RPC id to send it with.</summary>
     public long Add(PendingCall call)
     {

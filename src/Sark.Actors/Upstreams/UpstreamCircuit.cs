@@ -33,6 +33,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private CircuitState _state;
     private IActorRef? _connection;
+    private IActorRef _backoff = ActorRefs.Nobody;
 
     public UpstreamCircuit(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps)
     {
@@ -57,15 +58,11 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 _options.Backoff.RandomFactor,
                 maxNrOfRetries: -1)
             .WithAutoReset(_options.Backoff.ResetAfter)
-            // Every failure of the connection, its start included, means "back off, then try a fresh one".
-            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart));
-        Context.ActorOf(BackoffSupervisor.Props(backoff), "backoff");
-        Publish(transition: false);
-    }
-
-    protected override void PostStop()
-    {
-        _state = _state.Stopped();
+            // Every failure of the connection, its start included, means "back off, then try a
+            // fresh one". The connection has logged why; the supervisor need not log it again.
+            .WithSupervisorStrategy(new OneForOneStrategy(-1, -1, _ => Directive.Restart, loggingEnabled: false));
+        _backoff = Context.ActorOf(BackoffSupervisor.Props(backoff), "backoff");
+        Context.Watch(_backoff);
         Publish(transition: false);
     }
 
@@ -75,6 +72,10 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
         {
             case CallTool call when _connection is not null:
                 _connection.Forward(call);
+                break;
+            case CallTool call when _state.Breaker != BreakerState.Open:
+                // The first connection has not reported in yet: the supervisor hands it on.
+                _backoff.Forward(call);
                 break;
             case CallTool call:
                 var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
@@ -89,6 +90,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
             case ConnectionEvents.Started started:
                 _connection = started.Connection;
                 Context.Watch(started.Connection);
+                started.Connection.Tell(new ConnectionEvents.Attempt(_state.ConsecutiveRestarts));
                 Apply(_state.Started(started.ProcessId));
                 break;
             case ConnectionEvents.Ready ready:
@@ -101,6 +103,9 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 _catalog.Tell(new CatalogCommands.ReplaceTools(_options.Name, changed.Tools));
                 break;
             case ConnectionEvents.Faulted faulted:
+                // Forwarding stops here; what was forwarded before reaches the connection
+                // before this acknowledgement does, and is answered by it.
+                Sender.Tell(ConnectionEvents.FaultAcknowledged.Instance);
                 OnDown(faulted.Reason);
                 break;
             case Terminated terminated when terminated.ActorRef.Equals(_connection):
@@ -108,6 +113,11 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 break;
             case Stable:
                 Apply(_state.Stable());
+                break;
+            case Terminated terminated when terminated.ActorRef.Equals(_backoff):
+                _log.Error("Upstream {Upstream}: its backoff supervisor stopped; the upstream is stopped", _options.Name);
+                Apply(_state.Stopped());
+                Context.Stop(Self);
                 break;
             case Terminated:
                 break;
@@ -119,10 +129,9 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
 
     private void OnDown(string reason)
     {
-        if (_connection is null && _state.Breaker == BreakerState.Open)
+        if (_connection is null)
             return;
-        if (_connection is not null)
-            Context.Unwatch(_connection);
+        Context.Unwatch(_connection);
         _connection = null;
         Timers.Cancel(StableTimer);
         Apply(_state.Faulted(reason, Context.System.Scheduler.Now, _options.Backoff));

@@ -60,8 +60,26 @@ internal static class ConnectionEvents
     /// <summary>The server's tool list changed (list_changed) and was read again.</summary>
     public sealed record ToolsChanged(ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
 
-    /// <summary>The connection failed and is about to stop; the reason is for people.</summary>
+    /// <summary>
+    /// The connection failed. It answers every call it still receives with
+    /// <c>upstream_unavailable</c> until the circuit acknowledges (<see cref="FaultAcknowledged"/>),
+    /// then throws to its supervisor. Calls the circuit forwarded before it learnt of the fault
+    /// therefore arrive before the acknowledgement and are answered, never lost.
+    /// </summary>
     public sealed record Faulted(string Reason);
+
+    /// <summary>The circuit's answer to <see cref="Faulted"/>: it forwards nothing more to that connection.</summary>
+    public sealed class FaultAcknowledged
+    {
+        public static readonly FaultAcknowledged Instance = new();
+
+        private FaultAcknowledged()
+        {
+        }
+    }
+
+    /// <summary>The circuit tells a new connection which attempt it is, so its failures can say when the next one comes.</summary>
+    public sealed record Attempt(int ConsecutiveRestarts);
 }
 
 /// <summary>Thrown by a connection actor to hand a fatal fault to its backoff supervisor.</summary>

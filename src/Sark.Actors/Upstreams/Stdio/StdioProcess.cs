@@ -156,28 +156,69 @@ internal sealed partial class StdioProcess
         owner.Tell(new StdoutClosed(reason, exitCode));
     }
 
+    /// <summary>
+    /// Logs stderr line by line. A line is cut at <c>max-line-length</c> while it is read (a
+    /// line without an end is never buffered whole), and a token bucket bounds the rate; the
+    /// number of lines dropped is logged with the next line that passes, or when stderr ends.
+    /// </summary>
     private async Task StderrLoopAsync(ILoggingAdapter log, CancellationToken token)
     {
         var limiter = new LineRateLimiter(_options.Stderr.LinesPerSecond, _options.Stderr.Burst);
-        var stderr = _process.StandardError;
+        var max = _options.Stderr.MaxLineLength;
+        var buffer = new char[4096];
+        var line = new System.Text.StringBuilder(Math.Min(max, 256));
+        var cut = false;
+        long suppressed = 0;
+
+        void Emit()
+        {
+            if (!limiter.TryTake(Stopwatch.GetTimestamp(), out var dropped))
+            {
+                suppressed++;
+                return;
+            }
+
+            if (dropped > 0)
+                log.Warning("Upstream {Upstream} (pid {Pid}): {Suppressed} stderr lines suppressed by the rate limit", _options.Name, ProcessId, dropped);
+            suppressed = 0;
+            log.Info("Upstream {Upstream} (pid {Pid}) stderr: {Line}", _options.Name, ProcessId, cut ? line.Append('…').ToString() : line.ToString());
+        }
+
         try
         {
-            while (await stderr.ReadLineAsync(token).ConfigureAwait(false) is { } line)
+            int read;
+            while ((read = await _process.StandardError.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
             {
-                var now = Stopwatch.GetTimestamp();
-                if (!limiter.TryTake(now, out var suppressed))
-                    continue;
-                if (suppressed > 0)
-                    log.Warning("Upstream {Upstream} (pid {Pid}): {Suppressed} stderr lines suppressed by the rate limit", _options.Name, ProcessId, suppressed);
-                if (line.Length > _options.Stderr.MaxLineLength)
-                    line = string.Concat(line.AsSpan(0, _options.Stderr.MaxLineLength), "…");
-                log.Info("Upstream {Upstream} (pid {Pid}) stderr: {Line}", _options.Name, ProcessId, line);
+                foreach (var c in buffer.AsSpan(0, read))
+                {
+                    if (c == '\n')
+                    {
+                        Emit();
+                        line.Clear();
+                        cut = false;
+                    }
+                    else if (line.Length < max)
+                    {
+                        if (c != '\r')
+                            line.Append(c);
+                    }
+                    else
+                    {
+                        cut = true;
+                    }
+                }
             }
+
+            if (line.Length > 0)
+                Emit();
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
         {
             // Stopping or gone.
         }
+
+        if (suppressed > 0)
+            log.Warning("Upstream {Upstream} (pid {Pid}): {Suppressed} stderr lines suppressed by the rate limit before stderr closed", _options.Name, ProcessId, suppressed);
     }
 
     /// <summary>

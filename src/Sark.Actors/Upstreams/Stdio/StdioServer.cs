@@ -15,22 +15,25 @@ namespace Sark.Actors.Upstreams.Stdio;
 /// <summary>
 /// The connection actor of an <c>mcp-stdio</c> upstream: one MCP server process, spoken to
 /// with newline-delimited JSON-RPC. Child of the upstream's BackoffSupervisor; it reports its
-/// life to its circuit (<c>owner</c>) and throws <see cref="UpstreamFaultException"/> on a fatal
-/// fault so that the supervisor stops it and starts a fresh one after the backoff.
+/// life to its circuit (<c>owner</c>), and on a fatal fault it fails what is in flight, waits for
+/// the circuit to acknowledge, then throws so that the supervisor backs off and starts a fresh one.
 /// <code>
-/// PreStart: spawn (argv, env allowlist) ─fail─▶ Faulted, throw
-///   └▶ Initializing: initialize ▶ initialized ▶ tools/list (all pages)   [calls are queued]
-///        └▶ Ready: tools/call ⇄ results, list_changed ▶ re-list, idle ▶ ping
-/// any state: stdout closed | init or ping timeout | failure threshold ─▶ Faulted, throw
+/// PreStart: spawn (argv, env allowlist) ──fail──▶ Faulting
+///   └▶ connecting: initialize ▶ initialized ▶ tools/list, all pages     [calls queue, with deadlines]
+///        └▶ ready: tools/call ⇄ results, list_changed ▶ re-list, idle ▶ ping
+/// any state: stdout closed | init, list or ping timeout | failure threshold ──▶ Faulting
+/// Faulting: every call answered upstream_unavailable; circuit's ack (or 2 s) ──▶ throw
 /// PostStop: fail what is in flight, stop the process (stdin close ▶ SIGTERM ▶ SIGKILL)
 /// </code>
 /// </summary>
 internal sealed class StdioServer : UntypedActor, IWithTimers
 {
-    private const string ProtocolVersion = "2025-06-18";
     private const string IdleTimer = "idle";
     private const string InitTimer = "init";
+    private const string ListTimer = "list";
     private const string PingTimer = "ping";
+    private const string FaultTimer = "fault";
+    private static readonly TimeSpan FaultAckTimeout = TimeSpan.FromSeconds(2);
 
     private readonly UpstreamOptions _options;
     private readonly IActorRef _owner;
@@ -38,14 +41,17 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
     private readonly PendingCalls _pending = new();
     private readonly FailureCounter _failures;
     private readonly JsonRpcWriter _writer = new();
-    private readonly List<(CallTool Call, IActorRef ReplyTo)> _queued = [];
+    private readonly List<(CallTool Call, IActorRef ReplyTo, long Since)> _queued = [];
     private StdioProcess? _process;
     private HashSet<string> _toolNames = new(StringComparer.Ordinal);
     private McpToolList? _listing;
+    private bool _listAgain;
     private ServerInfo? _server;
     private bool _heardSinceTick;
     private bool _ready;
     private int _invalidLines;
+    private int _attempt;
+    private SarkError? _fault;
 
     public StdioServer(UpstreamOptions options, IActorRef owner)
     {
@@ -67,53 +73,44 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
         }
         catch (StdioStartException ex)
         {
+            _owner.Tell(new ConnectionEvents.Started(Self, null));
             Fault(ex.Message);
+            return;
         }
 
-        _owner.Tell(new ConnectionEvents.Started(Self, _process!.ProcessId));
+        _owner.Tell(new ConnectionEvents.Started(Self, _process.ProcessId));
         _process.StartPumps(Self, _log);
-        Send(PendingKind.Initialize, "initialize", w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("protocolVersion"u8, ProtocolVersion);
-            w.WriteStartObject("capabilities"u8);
-            w.WriteStartObject("roots"u8);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteStartObject("clientInfo"u8);
-            w.WriteString("name"u8, "sark-actors");
-            w.WriteString("version"u8, "0.1.0");
-            w.WriteEndObject();
-            w.WriteEndObject();
-        });
-        Timers.StartSingleTimer(InitTimer, InitTimedOut.Instance, _options.InitTimeout);
+        Send(PendingKind.Initialize, "initialize", McpMessages.InitializeParams);
+        Timers.StartSingleTimer(InitTimer, new HandshakeTimedOut("finish the MCP handshake", "init-timeout"), _options.InitTimeout);
     }
 
     protected override void PostStop()
     {
         var shuttingDown = CoordinatedShutdown.Get(Context.System).ShutdownReason is not null;
-        var error = shuttingDown
+        FailAll(shuttingDown
             ? new SarkError(SarkErrorCode.ShuttingDown, $"The node is shutting down; the call to upstream '{_options.Name}' was not completed.")
-            : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again.");
-        FailAll(error);
+            : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again."));
         _ = _process?.StopAsync();
     }
 
     protected override void OnReceive(object message)
     {
+        if (_fault is not null)
+        {
+            Faulting(message);
+            return;
+        }
+
         switch (message)
         {
             case CallTool call when _ready:
-                StartCall(call, Sender);
+                StartCall(call, Sender, Stopwatch.GetTimestamp());
                 break;
             case CallTool call:
-                if (_queued.Count >= _options.MaxPendingWhileConnecting)
-                    Sender.Tell(Unavailable(call.RequestId, "is still connecting and its queue is full"));
-                else
-                    _queued.Add((call, Sender));
+                Enqueue(call);
                 break;
             case CancelCall cancel:
-                Cancel(cancel.RequestId, "cancelled by the caller", reply: false);
+                Cancel(cancel.RequestId);
                 break;
             case JsonRpcInbound inbound:
                 _heardSinceTick = true;
@@ -122,21 +119,39 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
             case CallTimedOut timedOut:
                 OnCallTimedOut(timedOut.Id);
                 break;
+            case QueuedTimedOut timedOut:
+                OnQueuedTimedOut(timedOut.RequestId);
+                break;
             case IdleTick:
                 OnIdleTick();
+                break;
+            case HandshakeTimedOut timedOut:
+                Fault($"did not {timedOut.What} within {_options.InitTimeout.TotalSeconds:0.#}s ({timedOut.Setting})");
                 break;
             case PingTimedOut:
                 Fault($"did not answer a liveness ping within {_options.PingTimeout.TotalSeconds:0.#}s");
                 break;
-            case InitTimedOut:
-                Fault($"did not finish the MCP handshake within {_options.InitTimeout.TotalSeconds:0.#}s (init-timeout)");
-                break;
             case StdioProcess.StdoutClosed closed:
                 Fault(closed.ExitCode is { } code ? $"the process exited with code {code}" : $"the process closed its output ({closed.Reason})");
+                break;
+            case ConnectionEvents.Attempt attempt:
+                _attempt = attempt.ConsecutiveRestarts;
                 break;
             default:
                 Unhandled(message);
                 break;
+        }
+    }
+
+    private void Faulting(object message)
+    {
+        switch (message)
+        {
+            case CallTool call:
+                Sender.Tell(new ToolCallFailed(call.RequestId, _fault!));
+                break;
+            case ConnectionEvents.FaultAcknowledged or FaultAckTimedOut:
+                throw new UpstreamFaultException($"Upstream '{_options.Name}' {_fault!.Message}");
         }
     }
 
@@ -151,11 +166,13 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
                 _log.Debug("Upstream {Upstream}: response to unknown id {Id} ignored", _options.Name, response.Id);
                 break;
             case JsonRpcInbound.Request request:
-                AnswerServerRequest(request);
+                _process!.TryWrite(McpMessages.AnswerServerRequest(_writer, request));
                 break;
             case JsonRpcInbound.Notification { Method: "notifications/tools/list_changed" }:
-                if (_ready && _listing is null)
-                    BeginListing(null);
+                if (_listing is not null)
+                    _listAgain = true;
+                else if (_ready)
+                    ListTools(null);
                 break;
             case JsonRpcInbound.Notification notification:
                 _log.Debug("Upstream {Upstream}: notification {Method}", _options.Name, notification.Method);
@@ -189,12 +206,17 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
                 }
 
                 var result = response.Result!.Value;
-                var isError = result.ValueKind == JsonValueKind.Object && result.TryGetProperty("isError", out var e) && e.ValueKind == JsonValueKind.True;
+                var isError = McpMessages.IsToolError(result);
                 SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp);
                 call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
                 break;
+            case PendingKind.Initialize when response.Error is { } refused:
+                Fault($"refused initialize: JSON-RPC error {refused.Code}: {refused.Message}");
+                break;
             case PendingKind.Initialize:
-                OnInitialized(response);
+                _server = McpMessages.ServerInfoFrom(_options, response.Result!.Value, "stdio", $"stdio://{_options.Name}");
+                _process!.TryWrite(_writer.Notification("notifications/initialized", null));
+                ListTools(null);
                 break;
             case PendingKind.ListTools:
                 OnToolsPage(response);
@@ -205,92 +227,95 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
         }
     }
 
-    private void OnInitialized(JsonRpcInbound.Response response)
-    {
-        if (response.Error is { } error)
-            Fault($"refused initialize: JSON-RPC error {error.Code}: {error.Message}");
-        var result = response.Result!.Value;
-        string? Text(JsonElement o, string name) =>
-            o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var info = result.TryGetProperty("serverInfo", out var si) ? si : default;
-        _server = new ServerInfo(
-            ServerId: _options.Name,
-            ServerName: _options.Name,
-            ServerUrl: $"stdio://{_options.Name}",
-            SensitivityLevel: "medium",
-            AuthorizedTeams: [],
-            HealthStatus: "healthy",
-            ToolsCount: 0,
-            Upstream: _options.Name,
-            Transport: "stdio",
-            Description: Text(result, "instructions"),
-            ServerVersion: info.ValueKind == JsonValueKind.Object ? $"{Text(info, "name")} {Text(info, "version")}".Trim() : null,
-            ProtocolVersion: Text(result, "protocolVersion"),
-            UpdatedAt: DateTimeOffset.UtcNow);
-        SendNotification("notifications/initialized");
-        BeginListing(null);
-    }
-
-    private void BeginListing(string? cursor)
+    private void ListTools(string? cursor)
     {
         _listing ??= new McpToolList(_options.Name, _options.MaxListPages);
-        Send(PendingKind.ListTools, "tools/list", cursor is null ? null : w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("cursor"u8, cursor);
-            w.WriteEndObject();
-        });
+        Send(PendingKind.ListTools, "tools/list", McpMessages.CursorParams(cursor));
+        if (_ready)
+            Timers.StartSingleTimer(ListTimer, new HandshakeTimedOut("answer tools/list", "init-timeout"), _options.InitTimeout);
     }
 
     private void OnToolsPage(JsonRpcInbound.Response response)
     {
         if (response.Error is { } error)
+        {
             Fault($"refused tools/list: JSON-RPC error {error.Code}: {error.Message}");
+            return;
+        }
+
         var step = _listing!.AddPage(response.Result!.Value);
         if (step.Error is { } reason)
+        {
             Fault(reason);
+            return;
+        }
+
         if (step.NextCursor is { } next)
         {
-            BeginListing(next);
+            ListTools(next);
             return;
         }
 
         _listing = null;
+        Timers.Cancel(ListTimer);
         var tools = step.Tools!.Value;
         _toolNames = new HashSet<string>(tools.Select(t => t.ToolName), StringComparer.Ordinal);
         if (_ready)
-        {
             _owner.Tell(new ConnectionEvents.ToolsChanged(tools));
-            return;
+        else
+            BecomeReady(tools);
+        if (_listAgain)
+        {
+            _listAgain = false;
+            ListTools(null);
         }
+    }
 
+    private void BecomeReady(ImmutableArray<ToolInfo> tools)
+    {
         _ready = true;
         Timers.Cancel(InitTimer);
         Timers.StartPeriodicTimer(IdleTimer, IdleTick.Instance, _options.IdlePingAfter);
         _owner.Tell(new ConnectionEvents.Ready(Self, _server! with { ToolsCount = tools.Length }, tools));
         _log.Info("Upstream {Upstream} ready: pid {Pid}, {Tools} tools, protocol {Protocol}", _options.Name, _process!.ProcessId, tools.Length, _server!.ProtocolVersion);
-        foreach (var (call, replyTo) in _queued)
-            StartCall(call, replyTo);
+        foreach (var (call, replyTo, since) in _queued)
+        {
+            Timers.Cancel(QueuedKey(call.RequestId));
+            StartCall(call, replyTo, since);
+        }
+
         _queued.Clear();
     }
 
-    private void StartCall(CallTool call, IActorRef replyTo)
+    private void Enqueue(CallTool call)
     {
-        if (!_toolNames.Contains(call.Tool))
+        if (_queued.Count >= _options.MaxPendingWhileConnecting)
         {
-            replyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.NotFound,
-                $"Tool '{call.Tool}' was not found on server '{_options.Name}'. List the server's tools to see what it offers.")));
+            Sender.Tell(Unavailable(call.RequestId, "is still connecting and its queue is full"));
             return;
         }
 
-        if (_pending.ToolCallCount >= _options.MaxInFlight)
+        _queued.Add((call, Sender, Stopwatch.GetTimestamp()));
+        Timers.StartSingleTimer(QueuedKey(call.RequestId), new QueuedTimedOut(call.RequestId), call.Timeout ?? _options.CallTimeout);
+    }
+
+    private void StartCall(CallTool call, IActorRef replyTo, long since)
+    {
+        var refusal = !_toolNames.Contains(call.Tool)
+            ? new SarkError(SarkErrorCode.NotFound, $"Tool '{call.Tool}' was not found on server '{_options.Name}'. List the server's tools to see what it offers.")
+            : _pending.HasRequest(call.RequestId)
+                ? new SarkError(SarkErrorCode.InvalidRequest, $"A call with request id '{call.RequestId}' is already in flight on upstream '{_options.Name}'; request ids must be unique.")
+                : _pending.ToolCallCount >= _options.MaxInFlight
+                    ? new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' has {_options.MaxInFlight} calls in flight (max-in-flight). Try again shortly.")
+                    : null;
+        if (refusal is not null)
         {
-            replyTo.Tell(Unavailable(call.RequestId, $"has {_options.MaxInFlight} calls in flight (max-in-flight)"));
+            replyTo.Tell(new ToolCallFailed(call.RequestId, refusal));
             return;
         }
 
-        var entry = new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, Stopwatch.GetTimestamp());
-        var id = _pending.Add(entry);
+        var remaining = (call.Timeout ?? _options.CallTimeout) - Stopwatch.GetElapsedTime(since);
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since));
         var line = _writer.CallTool(id, call.Tool, call.Arguments);
         if (line.Length > _options.MaxMessageBytes)
         {
@@ -308,7 +333,7 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
             return;
         }
 
-        Timers.StartSingleTimer(id, new CallTimedOut(id), call.Timeout ?? _options.CallTimeout);
+        Timers.StartSingleTimer(id, new CallTimedOut(id), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
     }
 
     private void OnCallTimedOut(long id)
@@ -317,63 +342,57 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
             return;
         SarkTelemetry.RecordRequest(_options.Name, "tools/call", "timeout", call.StartTimestamp);
         SendCancelled(id, "timed out");
-        var after = Stopwatch.GetElapsedTime(call.StartTimestamp);
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
-            $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {after.TotalSeconds:0.###}s; the call was cancelled upstream.")));
+            $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
         CountFailure("calls keep timing out");
     }
 
-    private void Cancel(string requestId, string reason, bool reply)
+    private void OnQueuedTimedOut(string requestId)
     {
-        if (!_pending.TryRemoveByRequestId(requestId, out var id, out var call))
+        var index = _queued.FindIndex(q => q.Call.RequestId == requestId);
+        if (index < 0)
+            return;
+        var (call, replyTo, _) = _queued[index];
+        _queued.RemoveAt(index);
+        replyTo.Tell(new ToolCallFailed(requestId, new SarkError(SarkErrorCode.UpstreamTimeout,
+            $"Upstream '{_options.Name}' did not become ready within the call timeout; '{call.Tool}' was never sent.")));
+    }
+
+    private void Cancel(string requestId)
+    {
+        if (_pending.TryRemoveByRequestId(requestId, out var id, out var call))
         {
-            _queued.RemoveAll(q => q.Call.RequestId == requestId);
+            Timers.Cancel(id);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp);
+            SendCancelled(id, "cancelled by the caller");
             return;
         }
 
-        Timers.Cancel(id);
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp);
-        SendCancelled(id, reason);
-        if (reply)
-            call.ReplyTo!.Tell(Unavailable(requestId, reason));
+        // Never sent: drop it from the queue so that it is not sent later.
+        if (_queued.RemoveAll(q => q.Call.RequestId == requestId) > 0)
+            Timers.Cancel(QueuedKey(requestId));
     }
 
     private void OnOversized(JsonRpcInbound.Oversized oversized)
     {
-        var id = oversized.Id ?? _pending.SoleToolCallId();
+        // A request or notification from the server is never an answer to one of our calls.
+        var id = oversized.HasMethod ? null : oversized.Id ?? _pending.SoleToolCallId();
         if (id is not { } known || !_pending.TryRemove(known, out var call))
         {
-            _log.Warning("Upstream {Upstream} sent a {Length}-byte message over the {Max}-byte limit that answers no known call; discarded", _options.Name, oversized.Length, _options.MaxMessageBytes);
+            _log.Warning("Upstream {Upstream} sent a {Length}-byte message over the {Max}-byte limit that answers no call of ours; discarded", _options.Name, oversized.Length, _options.MaxMessageBytes);
             return;
         }
 
         if (call.Kind != PendingKind.CallTool)
+        {
             Fault($"answered {call.Kind} with a {oversized.Length}-byte message, over the {_options.MaxMessageBytes}-byte limit");
+            return;
+        }
+
         Timers.Cancel(known);
         SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp);
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.TooLarge,
             $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));
-    }
-
-    private void AnswerServerRequest(JsonRpcInbound.Request request)
-    {
-        var line = request.Method switch
-        {
-            "ping" => _writer.Result(request.Id, w =>
-            {
-                w.WriteStartObject();
-                w.WriteEndObject();
-            }),
-            "roots/list" => _writer.Result(request.Id, w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("roots"u8);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }),
-            _ => _writer.Error(request.Id, -32601, $"Method not supported by the gateway: {request.Method}"),
-        };
-        _process!.TryWrite(line);
     }
 
     private void OnIdleTick()
@@ -399,16 +418,8 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
         _process!.TryWrite(_writer.Request(id, method, writeParams));
     }
 
-    private void SendNotification(string method) => _process!.TryWrite(_writer.Notification(method, null));
-
     private void SendCancelled(long id, string reason) =>
-        _process?.TryWrite(_writer.Notification("notifications/cancelled", w =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber("requestId"u8, id);
-            w.WriteString("reason"u8, reason);
-            w.WriteEndObject();
-        }));
+        _process?.TryWrite(_writer.Notification("notifications/cancelled", McpMessages.CancelledParams(id, reason)));
 
     private ToolCallFailed Unavailable(string requestId, string why) =>
         new(requestId, new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' {why}. Try again shortly."));
@@ -417,29 +428,43 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
     {
         foreach (var call in _pending.DrainAll())
         {
-            if (call.Kind == PendingKind.CallTool)
-            {
-                SarkTelemetry.RecordRequest(_options.Name, "tools/call", "unavailable", call.StartTimestamp);
-                call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));
-            }
+            if (call.Kind != PendingKind.CallTool)
+                continue;
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "unavailable", call.StartTimestamp);
+            call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));
         }
 
-        foreach (var (call, replyTo) in _queued)
+        foreach (var (call, replyTo, _) in _queued)
             replyTo.Tell(new ToolCallFailed(call.RequestId, error));
         _queued.Clear();
     }
 
-    /// <summary>Fails what is in flight at once, tells the circuit, and hands the fault to the supervisor.</summary>
+    /// <summary>
+    /// Fails everything in flight at once, tells the circuit, and waits (in the Faulting state)
+    /// for its acknowledgement before handing the fault to the supervisor.
+    /// </summary>
     private void Fault(string reason)
     {
+        if (_fault is not null)
+            return;
+        var retryAfter = CircuitState.UpperDelay(_attempt, _options.Backoff);
+        _fault = new SarkError(SarkErrorCode.UpstreamUnavailable,
+            $"Upstream '{_options.Name}' failed: {reason}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
+            RetryAfter: retryAfter);
         _log.Warning("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
-        FailAll(new SarkError(SarkErrorCode.UpstreamUnavailable,
-            $"Upstream '{_options.Name}' failed: {reason}. Its circuit is open and it reconnects after a backoff; try again then."));
+        Timers.CancelAll();
+        FailAll(_fault);
         _owner.Tell(new ConnectionEvents.Faulted(reason));
-        throw new UpstreamFaultException($"Upstream '{_options.Name}' {reason}");
+        Timers.StartSingleTimer(FaultTimer, FaultAckTimedOut.Instance, FaultAckTimeout);
     }
 
+    private static (string, string) QueuedKey(string requestId) => ("queued", requestId);
+
     private sealed record CallTimedOut(long Id) : IDeadLetterSuppression;
+
+    private sealed record QueuedTimedOut(string RequestId) : IDeadLetterSuppression;
+
+    private sealed record HandshakeTimedOut(string What, string Setting) : IDeadLetterSuppression;
 
     private sealed class IdleTick : IDeadLetterSuppression, INotInfluenceReceiveTimeout
     {
@@ -451,8 +476,8 @@ internal sealed class StdioServer : UntypedActor, IWithTimers
         public static readonly PingTimedOut Instance = new();
     }
 
-    private sealed class InitTimedOut : IDeadLetterSuppression
+    private sealed class FaultAckTimedOut : IDeadLetterSuppression
     {
-        public static readonly InitTimedOut Instance = new();
+        public static readonly FaultAckTimedOut Instance = new();
     }
 }
