@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Akka.Configuration;
-using Akka.Hosting;
 using Akka.TestKit.Xunit2;
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
@@ -31,8 +30,7 @@ public sealed class SarkGatewaySpecs(ITestOutputHelper output)
     private async Task<ISarkGateway> StartAsync(UpstreamOptions upstream)
     {
         var options = TestUpstreams.With(upstream);
-        Sys.ActorOf(SarkRoot.Props(options), "sark");
-        var gateway = new SarkGateway(options, ActorRegistry.For(Sys));
+        var (_, gateway) = SarkRuntime.Start(Sys, options);
         await WaitReadyAsync(gateway, restarts: 0);
         return gateway;
     }
@@ -65,8 +63,7 @@ public sealed class SarkGatewaySpecs(ITestOutputHelper output)
     public async Task A_call_made_while_the_upstream_starts_waits_for_it()
     {
         var options = TestUpstreams.With(TestUpstreams.Demo());
-        Sys.ActorOf(SarkRoot.Props(options), "sark");
-        var gateway = new SarkGateway(options, ActorRegistry.For(Sys));
+        var (_, gateway) = SarkRuntime.Start(Sys, options);
 
         var result = await gateway.InvokeToolAsync("demo", "echo", Args("""{"message":"early"}"""));
 

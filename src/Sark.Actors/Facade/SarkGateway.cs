@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Hosting;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
+using Sark.Actors.Hosting;
 using Sark.Actors.Errors;
 using Sark.Actors.Telemetry;
 using Sark.Actors.Upstreams;
@@ -21,22 +21,20 @@ internal sealed class SarkGateway : ISarkGateway
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
 
     private readonly SarkOptions _options;
-    private readonly Task<IActorRef> _upstreams;
-    private readonly Task<IActorRef> _catalog;
+    private readonly Task<SarkRoot.Children> _children;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, IActorRegistry registry)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children)
     {
         _options = options;
-        _upstreams = registry.GetAsync<UpstreamManager>();
-        _catalog = registry.GetAsync<CatalogActor>();
+        _children = children;
     }
 
     public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
     {
-        var catalog = await _catalog.ConfigureAwait(false);
+        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
         var reply = await QueryAsync<CatalogQueries.ServerList>(catalog, CatalogQueries.ListServers.Instance, "catalog", cancellationToken).ConfigureAwait(false);
         return reply.Servers;
     }
@@ -44,7 +42,7 @@ internal sealed class SarkGateway : ISarkGateway
     public async Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default)
     {
         RequireName(server, nameof(server));
-        var catalog = await _catalog.ConfigureAwait(false);
+        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
         var reply = await QueryAsync<object>(catalog, new CatalogQueries.GetServer(server), "catalog", cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ServerFound found ? found.Server : throw UnknownServer(server);
     }
@@ -53,14 +51,14 @@ internal sealed class SarkGateway : ISarkGateway
     {
         if (server is not null)
             RequireName(server, nameof(server));
-        var catalog = await _catalog.ConfigureAwait(false);
+        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
         var reply = await QueryAsync<object>(catalog, new CatalogQueries.ListTools(server), "catalog", cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ToolList list ? list.Tools : throw UnknownServer(server!);
     }
 
     public async Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default)
     {
-        var upstreams = await _upstreams.ConfigureAwait(false);
+        var upstreams = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Upstreams;
         var reply = await QueryAsync<UpstreamList>(upstreams, ListUpstreams.Instance, "upstream manager", cancellationToken).ConfigureAwait(false);
         return reply.Upstreams;
     }
@@ -78,7 +76,7 @@ internal sealed class SarkGateway : ISarkGateway
 
         var start = Stopwatch.GetTimestamp();
         var timeout = options?.Timeout ?? upstream.CallTimeout;
-        var upstreams = await _upstreams.ConfigureAwait(false);
+        var upstreams = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Upstreams;
         // Counted before the drain check, so that a drain never misses a call that got past it.
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
@@ -149,6 +147,26 @@ internal sealed class SarkGateway : ISarkGateway
     }
 
     internal int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The tree's children; bounded, so a tree that never started is an error, not a hang.</summary>
+    private Task<SarkRoot.Children> ChildrenAsync(CancellationToken cancellationToken)
+    {
+        if (_children.IsCompletedSuccessfully)
+            return _children;
+        return WaitAsync();
+
+        async Task<SarkRoot.Children> WaitAsync()
+        {
+            try
+            {
+                return await _children.WaitAsync(QueryTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException ex)
+            {
+                throw new SarkException(SarkErrorCode.ShuttingDown, $"The Sark actor tree did not start within {QueryTimeout.TotalSeconds:0}s.", null, ex);
+            }
+        }
+    }
 
     private static async Task<T> QueryAsync<T>(IActorRef actor, object query, string what, CancellationToken cancellationToken)
     {

@@ -32,9 +32,8 @@ public static class SarkHostingExtensions
 
         return builder.WithActors((system, registry) =>
         {
-            var root = system.ActorOf(SarkRoot.Props(options, connectionProps), "sark");
+            var (root, gateway) = SarkRuntime.Start(system, options, connectionProps);
             registry.Register<SarkRoot>(root);
-            var gateway = new SarkGateway(options, registry);
             Gateways.AddOrUpdate(system, gateway);
 
             var shutdown = CoordinatedShutdown.Get(system);

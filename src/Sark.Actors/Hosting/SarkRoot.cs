@@ -8,22 +8,41 @@ namespace Sark.Actors.Hosting;
 
 /// <summary>
 /// <c>/user/sark</c>: owns the runtime's subtree (<c>catalog</c>, <c>upstreams</c>) with the
-/// default one-for-one strategy and escalates nothing. It registers its children in the
-/// <see cref="ActorRegistry"/> so that the facade can reach them without a hop through here.
+/// default one-for-one strategy and escalates nothing. It hands its children to the facade
+/// through <see cref="Children"/> (a task completed in its constructor), so that the facade
+/// reaches them without a hop through here, and registers them in the <see cref="ActorRegistry"/>
+/// for anything else that wants them.
 /// </summary>
 internal sealed class SarkRoot : UntypedActor
 {
-    public SarkRoot(SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    public SarkRoot(SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
     {
-        var registry = ActorRegistry.For(Context.System);
         var catalog = Context.ActorOf(CatalogActor.Props(), "catalog");
-        registry.Register<CatalogActor>(catalog, overwrite: true);
         var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps), "upstreams");
+        var registry = ActorRegistry.For(Context.System);
+        registry.Register<CatalogActor>(catalog, overwrite: true);
         registry.Register<UpstreamManager>(upstreams, overwrite: true);
+        children.TrySetResult(new Children(upstreams, catalog));
     }
 
-    public static Props Props(SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, connectionProps));
+    /// <summary>The children the facade talks to.</summary>
+    public sealed record Children(IActorRef Upstreams, IActorRef Catalog);
+
+    public static Props Props(SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps));
 
     protected override void OnReceive(object message) => Unhandled(message);
+}
+
+/// <summary>Starts the Sark tree in an actor system, with its facade.</summary>
+internal static class SarkRuntime
+{
+    /// <summary>Starts the tree as <c>/user/sark</c> and returns it with a facade over it.</summary>
+    public static (IActorRef Root, SarkGateway Gateway) Start(
+        ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null)
+    {
+        var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps), "sark");
+        return (root, new SarkGateway(options, children.Task));
+    }
 }
