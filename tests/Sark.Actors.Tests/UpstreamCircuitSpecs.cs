@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
+using Akka.Pattern;
 using Akka.TestKit.Xunit2;
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
@@ -48,11 +49,13 @@ public sealed class UpstreamCircuitSpecs : TestKit
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
+    private IActorRef _circuit = ActorRefs.Nobody;
+
     private IActorRef StartCircuit()
     {
         var connections = _connections.Ref;
         // A child of the test actor, so the circuit's status reports come here.
-        return ChildActorOf(UpstreamCircuit.Props(_options, _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, connections))));
+        return _circuit = ChildActorOf(UpstreamCircuit.Props(_options, _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, connections))));
     }
 
     private IActorRef NextConnection() => _connections.ExpectMsg<ScriptedConnection.Created>().Connection;
@@ -60,10 +63,24 @@ public sealed class UpstreamCircuitSpecs : TestKit
     private UpstreamStatus NextStatus(Func<UpstreamStatus, bool> until) =>
         FishForMessage<UpstreamManager.StatusChanged>(s => until(s.Status)).Status;
 
+    private int _restartsScheduled;
+
+    /// <summary>
+    /// Fails the connection and waits until the BackoffSupervisor has scheduled the restart
+    /// (its restart count says so), so that virtual time is only moved after that.
+    /// </summary>
     private void Fail(IActorRef connection, string reason)
     {
         connection.Tell(new ScriptedConnection.Fail(reason));
         NextStatus(s => s.Breaker == BreakerState.Open);
+        var expected = ++_restartsScheduled;
+        var backoff = Sys.ActorSelection(_circuit.Path / "backoff");
+        var probe = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            backoff.Tell(BackoffSupervisor.GetRestartCount.Instance, probe.Ref);
+            Assert.Equal(expected, probe.ExpectMsg<BackoffSupervisor.RestartCount>().Count);
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
     }
 
     [Fact]
@@ -153,6 +170,8 @@ public sealed class UpstreamCircuitSpecs : TestKit
         NextStatus(s => s.State == UpstreamState.Ready);
         Scheduler.Advance(TimeSpan.FromSeconds(61));
         NextStatus(s => s.ConsecutiveRestarts == 0);
+        // The supervisor's own counter has reset too: the next restart is its first again.
+        _restartsScheduled = 0;
 
         Fail(connection, "crash again");
         Scheduler.Advance(TimeSpan.FromSeconds(1.25));

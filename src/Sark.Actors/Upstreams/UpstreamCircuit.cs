@@ -94,8 +94,8 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 Apply(_state.Started(started.ProcessId));
                 break;
             case ConnectionEvents.Ready ready:
-                Apply(_state.Ready(Context.System.Scheduler.Now, ready.Tools.Length));
                 Timers.StartSingleTimer(StableTimer, Stable.Instance, _options.Backoff.ResetAfter);
+                Apply(_state.Ready(Context.System.Scheduler.Now, ready.Tools.Length));
                 _catalog.Tell(new CatalogCommands.UpsertServer(ready.Server, ready.Tools));
                 break;
             case ConnectionEvents.ToolsChanged changed:
