@@ -1,1 +1,65 @@
-return 0;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using Sark.Benchmarks.Load;
+using Sark.Benchmarks.Micro;
+
+// Sark load harness. Commands:
+//   stdio [--seconds N] [--warmup N] [--concurrency 1,16] [--paths direct,facade,kestrel,rest,actors]
+//   rss   [--idle N] [--load-calls N] [--ready-timeout N]
+//   micro [BenchmarkDotNet arguments]
+//   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
+const string Usage = """
+    usage: Sark.Benchmarks <command> [options]
+      stdio [--seconds N] [--warmup N] [--concurrency 1,16] [--paths direct,facade,kestrel,rest,actors]
+                  echo calls to server-everything: SDK direct, facade, bare Kestrel
+                  endpoint over the facade, REST node (if built); actors (not by
+                  default) is the facade over an in-memory connection, no process
+      rss   [--idle N] [--load-calls N] [--ready-timeout N]
+                  node RSS with three upstreams ready (if the node is built)
+      micro [BenchmarkDotNet arguments]
+                  JSON-RPC parse/write and facade-to-in-memory-connection
+                  micro-benchmarks (short in-process job)
+                  diagnostic: races ActorRegistry.Register against GetAsync
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+var rest = new Args(args[1..]);
+if (args[0] == KestrelFloorServer.Command)
+    return await KestrelFloorServer.RunAsync(rest).ConfigureAwait(false);
+
+Machine.HookCtrlC();
+try
+{
+    switch (args[0])
+    {
+        case "stdio":
+            return await StdioCommand.RunAsync(rest).ConfigureAwait(false);
+        case "rss":
+            return await RssCommand.RunAsync(rest).ConfigureAwait(false);
+        case "micro":
+            var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
+            var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks)], config, args[1..]);
+            return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+        default:
+            Console.Error.WriteLine($"unknown command '{args[0]}'");
+            Console.Error.WriteLine(Usage);
+            return 2;
+    }
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+#pragma warning disable CA1031 // The last resort of a console tool: say what failed (every process is already stopped by then).
+catch (Exception ex)
+#pragma warning restore CA1031
+{
+    Console.Error.WriteLine($"failed: {ex.GetType().Name}: {ex.Message}");
+    return 1;
+}

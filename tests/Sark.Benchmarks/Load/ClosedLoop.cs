@@ -80,7 +80,8 @@ internal static class ClosedLoop
     private static async Task<(long Errors, string? FirstError)> PhaseAsync(
         IEchoTarget target, int concurrency, TimeSpan duration, LatencyRecorder recorder)
     {
-        using var hard = new CancellationTokenSource(duration + HardMargin);
+        using var hard = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
+        hard.CancelAfter(duration + HardMargin);
         var token = hard.Token;
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         long errors = 0;

@@ -40,10 +40,10 @@ internal sealed class LatencyRecorder
         var n = Count;
         if (n == 0)
             return new Percentiles(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        var span = _ticks.AsSpan(0, n);
-        span.Sort();
-        double At(double p) => ToMs(span[Math.Clamp((int)Math.Ceiling(p * n) - 1, 0, n - 1)]);
-        return new Percentiles(At(0.50), At(0.90), At(0.99), ToMs(span[n - 1]), ToMs(span[0]));
+        Array.Sort(_ticks, 0, n);
+        var ticks = _ticks;
+        double At(double p) => ToMs(ticks[Math.Clamp((int)Math.Ceiling(p * n) - 1, 0, n - 1)]);
+        return new Percentiles(At(0.50), At(0.90), At(0.99), ToMs(ticks[n - 1]), ToMs(ticks[0]));
     }
 
     public static double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Sark.Actors;
+using Sark.Actors.Configuration;
+
+namespace Sark.Benchmarks.Load;
+
+/// <summary>
+/// The bare Kestrel endpoint the node is compared with (DESIGN.md section 14): the same
+/// <c>POST /api/v1/invoke</c> contract over the same in-process facade, but a minimal API with no
+/// middleware, no metrics and a Release build. Run as a child process by the <c>stdio</c> command
+/// (<c>serve-kestrel --config FILE --bind 127.0.0.1:0</c>); it stops on SIGTERM.
+/// </summary>
+internal static class KestrelFloorServer
+{
+    public const string Command = "serve-kestrel";
+
+    public static async Task<int> RunAsync(Args args)
+    {
+        var configPath = args.String("--config") ?? throw new ArgumentException("--config is required.");
+        var bind = args.String("--bind") ?? "127.0.0.1:0";
+        var colon = bind.LastIndexOf(':');
+        var address = IPAddress.Parse(bind[..colon]);
+        var port = int.Parse(bind[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var options = SarkConfigLoader.LoadFile(configPath);
+
+        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Console.Error.WriteLineAsync("serve-kestrel: starting the facade and its upstream…").ConfigureAwait(false);
+        var facade = await FacadeTarget.StartAsync(options, "everything", setup.Token).ConfigureAwait(false);
+        await Console.Error.WriteLineAsync("serve-kestrel: upstream ready; starting Kestrel…").ConfigureAwait(false);
+        await using (facade.ConfigureAwait(false))
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+            builder.Logging.ClearProviders();
+            builder.Logging.AddConsole();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Listen(address, port);
+            });
+
+            var app = builder.Build();
+            await using (app.ConfigureAwait(false))
+            {
+                var gateway = facade.Gateway;
+                app.MapPost("/api/v1/invoke", (HttpContext context) => InvokeAsync(gateway, context));
+                app.MapGet("/api/v1/upstreams", (HttpContext context) => UpstreamsAsync(gateway, context));
+                await app.RunAsync().ConfigureAwait(false);
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task InvokeAsync(ISarkGateway gateway, HttpContext context)
+    {
+        using var request = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
+        var root = request.RootElement;
+        JsonElement? parameters = root.TryGetProperty("parameters", out var p) ? p : null;
+        var result = await gateway.InvokeToolAsync(
+            root.GetProperty("server").GetString()!, root.GetProperty("tool").GetString()!, parameters, null, context.RequestAborted).ConfigureAwait(false);
+
+        context.Response.ContentType = "application/json";
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, result.IsError ? "error" : "success");
+            writer.WritePropertyName("result"u8);
+            result.Result.WriteTo(writer);
+            writer.WriteString("request_id"u8, result.RequestId);
+            writer.WriteEndObject();
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task UpstreamsAsync(ISarkGateway gateway, HttpContext context)
+    {
+        var upstreams = await gateway.GetUpstreamsAsync(context.RequestAborted).ConfigureAwait(false);
+        context.Response.ContentType = "application/json";
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("upstreams"u8);
+            foreach (var upstream in upstreams)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name"u8, upstream.Name);
+                writer.WriteString("state"u8, upstream.State.ToString().ToLowerInvariant());
+                if (upstream.ProcessId is { } pid)
+                    writer.WriteNumber("process_id"u8, pid);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+}
