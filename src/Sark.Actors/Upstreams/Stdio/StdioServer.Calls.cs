@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Sark.Actors.Errors;
+using Sark.Actors.Protocol;
+using Sark.Actors.Telemetry;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Upstreams.Stdio;
+
+/// <summary>The tool calls of <see cref="StdioServer"/>: queueing, sending, deadlines, cancellation and failing them.</summary>
+internal sealed partial class StdioServer
+{
+    private void Enqueue(CallTool call)
+    {
+        if (_queued.Count >= _options.MaxPendingWhileConnecting)
+        {
+            Sender.Tell(Unavailable(call.RequestId, "is still connecting and its queue is full"));
+            return;
+        }
+
+        _queued.Add((call, Sender, Stopwatch.GetTimestamp()));
+        Timers.StartSingleTimer(QueuedKey(call.RequestId), new QueuedTimedOut(call.RequestId), call.Timeout ?? _options.CallTimeout);
+    }
+
+    private void StartCall(CallTool call, IActorRef replyTo, long since)
+    {
+        var refusal = !_toolNames.Contains(call.Tool)
+            ? new SarkError(SarkErrorCode.NotFound, $"Tool '{call.Tool}' was not found on server '{_options.Name}'. List the server's tools to see what it offers.")
+            : _pending.HasRequest(call.RequestId)
+                ? new SarkError(SarkErrorCode.InvalidRequest, $"A call with request id '{call.RequestId}' is already in flight on upstream '{_options.Name}'; request ids must be unique.")
+                : _pending.ToolCallCount >= _options.MaxInFlight
+                    ? new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' has {_options.MaxInFlight} calls in flight (max-in-flight). Try again shortly.")
+                    : null;
+        if (refusal is not null)
+        {
+            replyTo.Tell(new ToolCallFailed(call.RequestId, refusal));
+            return;
+        }
+
+        var remaining = (call.Timeout ?? _options.CallTimeout) - Stopwatch.GetElapsedTime(since);
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since));
+        var line = _writer.CallTool(id, call.Tool, call.Arguments);
+        if (line.Length > _options.MaxMessageBytes)
+        {
+            _pending.TryRemove(id, out _);
+            replyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.TooLarge,
+                $"The arguments of the call to '{call.Tool}' are {line.Length} bytes, over the {_options.MaxMessageBytes}-byte limit of upstream '{_options.Name}' (max-message-size).")));
+            return;
+        }
+
+        if (!_process!.TryWrite(line))
+        {
+            _pending.TryRemove(id, out _);
+            replyTo.Tell(Unavailable(call.RequestId, "is not reading its input"));
+            CountFailure("its input queue is full");
+            return;
+        }
+
+        Timers.StartSingleTimer(id, new CallTimedOut(id), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+    }
+
+    private void OnCallTimedOut(long id)
+    {
+        if (!_pending.TryRemove(id, out var call))
+            return;
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "timeout", call.StartTimestamp);
+        SendCancelled(id, "timed out");
+        call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
+            $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
+        CountFailure("calls keep timing out");
+    }
+
+    private void OnQueuedTimedOut(string requestId)
+    {
+        var index = _queued.FindIndex(q => q.Call.RequestId == requestId);
+        if (index < 0)
+            return;
+        var (call, replyTo, _) = _queued[index];
+        _queued.RemoveAt(index);
+        replyTo.Tell(new ToolCallFailed(requestId, new SarkError(SarkErrorCode.UpstreamTimeout,
+            $"Upstream '{_options.Name}' did not become ready within the call timeout; '{call.Tool}' was never sent.")));
+    }
+
+    private void Cancel(string requestId)
+    {
+        if (_pending.TryRemoveByRequestId(requestId, out var id, out var call))
+        {
+            Timers.Cancel(id);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp);
+            SendCancelled(id, "cancelled by the caller");
+            return;
+        }
+
+        // Never sent: drop it from the queue so that it is not sent later.
+        if (_queued.RemoveAll(q => q.Call.RequestId == requestId) > 0)
+            Timers.Cancel(QueuedKey(requestId));
+    }
+
+    private void OnOversized(JsonRpcInbound.Oversized oversized)
+    {
+        // A request or notification from the server is never an answer to one of our calls.
+        var id = oversized.HasMethod ? null : oversized.Id ?? _pending.SoleToolCallId();
+        if (id is not { } known || !_pending.TryRemove(known, out var call))
+        {
+            _log.Warning("Upstream {Upstream} sent a {Length}-byte message over the {Max}-byte limit that answers no call of ours; discarded", _options.Name, oversized.Length, _options.MaxMessageBytes);
+            return;
+        }
+
+        if (call.Kind != PendingKind.CallTool)
+        {
+            Fault($"answered {call.Kind} with a {oversized.Length}-byte message, over the {_options.MaxMessageBytes}-byte limit");
+            return;
+        }
+
+        Timers.Cancel(known);
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp);
+        call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.TooLarge,
+            $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));
+    }
+
+    private ToolCallFailed Unavailable(string requestId, string why) =>
+        new(requestId, new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' {why}. Try again shortly."));
+
+    private void FailAll(SarkError error)
+    {
+        foreach (var call in _pending.DrainAll())
+        {
+            if (call.Kind != PendingKind.CallTool)
+                continue;
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "unavailable", call.StartTimestamp);
+            call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));
+        }
+
+        foreach (var (call, replyTo, _) in _queued)
+            replyTo.Tell(new ToolCallFailed(call.RequestId, error));
+        _queued.Clear();
+    }
+}
