@@ -1,8 +1,6 @@
 using Akka.Hosting;
-using OpenTelemetry.Metrics;
 using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
-using Sark.Actors.Telemetry;
 using Sark.Host.Api;
 using Sark.Host.Health;
 using Sark.Host.Startup;
@@ -12,7 +10,7 @@ namespace Sark.Host;
 /// <summary>Builds the node's web application: Kestrel, the actor system, the REST API, health and metrics.</summary>
 internal static class NodeApp
 {
-    /// <summary>Time the host gives its services to stop, on top of the drain of calls in flight.</summary>
+    /// <summary>Time the host gives its services to stop, on top of the drain and the upstreams' stop graces.</summary>
     private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -27,19 +25,18 @@ internal static class NodeApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.WebHost.ConfigureKestrel(kestrel => KestrelBinding.Configure(kestrel, options.Node, endpoint));
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Node.ShutdownDrain + ShutdownMargin);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout(options));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default));
 
         builder.Services.AddSingleton(options);
         builder.Services.AddAkka("sark", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers => loggers.ClearLoggers().AddLoggerFactory());
-            akka.AddHocon(ShutdownPhases(options.Node), HoconAddMode.Prepend);
             akka.WithSarkGateway(options);
         });
         builder.Services.AddSarkGateway();
         builder.Services.AddHealthEndpoints();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SarkTelemetry.Name).AddPrometheusExporter());
+        builder.Services.AddNodeMetrics();
 
         var app = builder.Build();
 
@@ -52,22 +49,23 @@ internal static class NodeApp
         app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
         app.MapHealthEndpoints();
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapNodeMetrics();
         return app;
     }
 
     /// <summary>
-    /// Coordinated shutdown gives each phase 5 s by default: the drain of calls in flight and the
-    /// stop of the upstream processes need longer.
+    /// Coordinated shutdown drains calls (<c>shutdown-drain</c>), then stops every upstream
+    /// process (stdin closed, <c>stop-grace</c>, SIGTERM, <c>kill-grace</c>): the host waits for all of it.
     /// </summary>
-    private static string ShutdownPhases(NodeOptions node)
+    private static TimeSpan ShutdownTimeout(SarkOptions options)
     {
-        var drain = (long)(node.ShutdownDrain + TimeSpan.FromSeconds(5)).TotalMilliseconds;
-        return $$"""
-            akka.coordinated-shutdown.phases {
-              service-requests-done.timeout = {{drain}}ms
-              service-stop.timeout = 15s
-            }
-            """;
+        var longestStop = TimeSpan.Zero;
+        foreach (var upstream in options.Upstreams.Values)
+        {
+            if (upstream.StopGrace + upstream.KillGrace > longestStop)
+                longestStop = upstream.StopGrace + upstream.KillGrace;
+        }
+
+        return options.Node.ShutdownDrain + longestStop + ShutdownMargin;
     }
 }

@@ -115,7 +115,8 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 Apply(_state.Stable());
                 break;
             case Terminated terminated when terminated.ActorRef.Equals(_backoff):
-                _log.Error("Upstream {Upstream}: its backoff supervisor stopped; the upstream is stopped", _options.Name);
+                if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null)
+                    _log.Error("Upstream {Upstream}: its backoff supervisor stopped; the upstream is stopped", _options.Name);
                 Apply(_state.Stopped());
                 Context.Stop(Self);
                 break;

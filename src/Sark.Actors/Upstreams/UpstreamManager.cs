@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Event;
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
 using Sark.Actors.Upstreams.Stdio;
@@ -74,5 +75,5 @@ internal sealed class UpstreamManager : UntypedActor
     }
 
     /// <summary>A circuit's latest status.</summary>
-    internal sealed record StatusChanged(UpstreamStatus Status);
+    internal sealed record StatusChanged(UpstreamStatus Status) : IDeadLetterSuppression;
 }

@@ -33,7 +33,8 @@ internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, Actor
             timeout.CancelAfter(StatusTimeout);
             try
             {
-                statuses = await _gateway.GetUpstreamsAsync(timeout.Token).ConfigureAwait(false);
+                // WaitAsync: a probe must answer even if the runtime never does.
+                statuses = await _gateway.GetUpstreamsAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {

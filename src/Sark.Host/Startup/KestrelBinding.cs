@@ -7,10 +7,12 @@ namespace Sark.Host.Startup;
 /// <summary>Applies <c>sark.node.http</c> to Kestrel: the listen address and the request body limit.</summary>
 internal static class KestrelBinding
 {
-    /// <summary>The address to listen on; an IP address, <c>localhost</c>, <c>*</c> or <c>0.0.0.0</c> with a port.</summary>
-    public static (IPAddress? Address, int Port) Parse(string bind)
+    /// <summary>
+    /// The address to listen on: an IP address, <c>localhost</c> or <c>*</c>, with a port.
+    /// <paramref name="key"/> names the setting in errors.
+    /// </summary>
+    public static (IPAddress? Address, int Port) Parse(string bind, string key = "sark.node.http.bind")
     {
-        const string key = "sark.node.http.bind";
         SarkConfigLoader.ValidateBind(bind, key);
         var colon = bind.LastIndexOf(':');
         var host = bind[..colon];

@@ -16,7 +16,14 @@ internal static class NodeConfiguration
             : SarkConfigLoader.Parse(ReadEmbedded());
 
         if (commandLine.Bind is { } bind)
-            options = options with { Node = options.Node with { HttpBind = SarkConfigLoader.ValidateBind(bind, "--bind") } };
+        {
+            KestrelBinding.Parse(bind, "--bind");
+            options = options with { Node = options.Node with { HttpBind = bind } };
+        }
+        else
+        {
+            KestrelBinding.Parse(options.Node.HttpBind);
+        }
 
         return options;
     }

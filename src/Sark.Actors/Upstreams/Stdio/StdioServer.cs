@@ -86,12 +86,16 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
-        var shuttingDown = CoordinatedShutdown.Get(Context.System).ShutdownReason is not null;
-        FailAll(shuttingDown
-            ? new SarkError(SarkErrorCode.ShuttingDown, $"The node is shutting down; the call to upstream '{_options.Name}' was not completed.")
+        FailAll(ShuttingDown
+            ? ShuttingDownError()
             : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again."));
         _ = _process?.StopAsync();
     }
+
+    private bool ShuttingDown => CoordinatedShutdown.Get(Context.System).ShutdownReason is not null;
+
+    private SarkError ShuttingDownError() =>
+        new(SarkErrorCode.ShuttingDown, $"The node is shutting down; the call to upstream '{_options.Name}' was not completed.");
 
     protected override void OnReceive(object message)
     {
@@ -131,6 +135,12 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case PingTimedOut:
                 Fault($"did not answer a liveness ping within {_options.PingTimeout.TotalSeconds:0.#}s");
                 break;
+            case StdioProcess.StdoutClosed closed when ShuttingDown:
+                // The node is stopping: a child that exits now (a signal to the whole process
+                // group, say) is expected, not a fault to back off from.
+                _log.Info("Upstream {Upstream} (pid {Pid}) exited while the node shuts down", _options.Name, _process?.ProcessId);
+                FailAll(ShuttingDownError());
+                break;
             case StdioProcess.StdoutClosed closed:
                 Fault(closed.ExitCode is { } code ? $"the process exited with code {code}" : $"the process closed its output ({closed.Reason})");
                 break;
@@ -151,7 +161,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 Sender.Tell(new ToolCallFailed(call.RequestId, _fault!));
                 break;
             case ConnectionEvents.FaultAcknowledged or FaultAckTimedOut:
-                throw new UpstreamFaultException($"Upstream '{_options.Name}' {_fault!.Message}");
+                throw new UpstreamFaultException(_fault!.Message);
         }
     }
 

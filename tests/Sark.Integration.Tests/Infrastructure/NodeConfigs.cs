@@ -1,0 +1,26 @@
+using System.Text.Json;
+
+namespace Sark.Integration.Tests.Infrastructure;
+
+/// <summary>HOCON configurations for nodes under test.</summary>
+internal static class NodeConfigs
+{
+    /// <summary>One required <c>mcp-stdio</c> upstream, <c>demo</c>, running the demo server.</summary>
+    public static string Demo(string maxRequestBody = "4MiB") => $$"""
+        sark {
+          node.http.max-request-body = {{maxRequestBody}}
+          node.shutdown-drain = 2s
+          upstreams.demo {
+            kind = mcp-stdio
+            command = [{{Quote(NodePaths.Dotnet)}}, {{Quote(NodePaths.DemoServerDll)}}]
+            required = true
+            init-timeout = 30s
+            stop-grace = 1s
+            kill-grace = 2s
+          }
+        }
+        """;
+
+    /// <summary>A HOCON quoted string (the same escapes as JSON).</summary>
+    public static string Quote(string value) => JsonSerializer.Serialize(value);
+}
