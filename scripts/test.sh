@@ -24,7 +24,7 @@ for project in tests/Sark.Actors.Tests tests/Sark.Integration.Tests; do
   echo "== $name"
   log="$results/$name.log"
   dotnet test "$project" -c Release --no-build -nologo "${filter[@]}" \
-    --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1 | tee "$log"
+    --blame-hang-timeout 5m 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   # vstest's summary: "Passed!  - Failed:     0, Passed:    30, Skipped:     0, Total:    30, ..."
   summary=$(grep -E '(Passed|Failed)!  - Failed:' "$log" | tail -n 1)
