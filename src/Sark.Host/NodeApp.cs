@@ -57,15 +57,6 @@ internal static class NodeApp
     /// Coordinated shutdown drains calls (<c>shutdown-drain</c>), then stops every upstream
     /// process (stdin closed, <c>stop-grace</c>, SIGTERM, <c>kill-grace</c>): the host waits for all of it.
     /// </summary>
-    private static TimeSpan ShutdownTimeout(SarkOptions options)
-    {
-        var longestStop = TimeSpan.Zero;
-        foreach (var upstream in options.Upstreams.Values)
-        {
-            if (upstream.StopGrace + upstream.KillGrace > longestStop)
-                longestStop = upstream.StopGrace + upstream.KillGrace;
-        }
-
-        return options.Node.ShutdownDrain + longestStop + ShutdownMargin;
-    }
+    private static TimeSpan ShutdownTimeout(SarkOptions options) =>
+        options.Node.ShutdownDrain + options.LongestUpstreamStop + ShutdownMargin;
 }

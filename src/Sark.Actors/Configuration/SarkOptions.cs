@@ -21,6 +21,22 @@ public sealed record SarkOptions
 
     /// <summary>The default facade timeout margin over an upstream's own call timeout.</summary>
     public TimeSpan AskMargin { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest <c>stop-grace</c> + <c>kill-grace</c> of any upstream: how long stopping them all may take.</summary>
+    public TimeSpan LongestUpstreamStop
+    {
+        get
+        {
+            var longest = TimeSpan.Zero;
+            foreach (var upstream in Upstreams.Values)
+            {
+                if (upstream.StopGrace + upstream.KillGrace > longest)
+                    longest = upstream.StopGrace + upstream.KillGrace;
+            }
+
+            return longest;
+        }
+    }
 }
 
 /// <summary>The node's own settings (<c>sark.node</c>).</summary>

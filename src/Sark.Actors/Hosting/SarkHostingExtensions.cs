@@ -70,18 +70,7 @@ public static class SarkHostingExtensions
             : throw new InvalidOperationException("This actor system does not run Sark: call WithSarkGateway(options) when building it.");
 
     /// <summary>How long stopping every child process may take: the longest stop-grace + kill-grace, plus a margin.</summary>
-    private static TimeSpan StopBudget(SarkOptions options)
-    {
-        var longest = TimeSpan.Zero;
-        foreach (var upstream in options.Upstreams.Values)
-        {
-            var stop = upstream.StopGrace + upstream.KillGrace;
-            if (stop > longest)
-                longest = stop;
-        }
-
-        return longest + TimeSpan.FromSeconds(2);
-    }
+    private static TimeSpan StopBudget(SarkOptions options) => options.LongestUpstreamStop + TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Coordinated shutdown gives each phase 5 s by default: too short for <c>shutdown-drain</c>
