@@ -13,7 +13,7 @@ namespace Sark.Host;
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    Converters = [typeof(SnakeCaseEnumConverter<BreakerState>), typeof(SnakeCaseEnumConverter<UpstreamState>), typeof(SnakeCaseEnumConverter<UpstreamKind>)])]
+    Converters = [typeof(SnakeCaseEnumConverter<BreakerState>), typeof(SnakeCaseEnumConverter<UpstreamState>)])]
 [JsonSerializable(typeof(ServerInfo))]
 [JsonSerializable(typeof(ServerListResponse))]
 [JsonSerializable(typeof(ToolListResponse))]

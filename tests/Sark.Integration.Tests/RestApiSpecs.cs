@@ -100,7 +100,7 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
         var demo = Assert.Single(body.GetProperty("upstreams").EnumerateArray(), u => u.GetProperty("name").GetString() == "demo");
         Assert.Equal("ready", demo.GetProperty("state").GetString());
         Assert.Equal("closed", demo.GetProperty("breaker").GetString());
-        Assert.Equal("mcp_stdio", demo.GetProperty("kind").GetString());
+        Assert.Equal("mcp-stdio", demo.GetProperty("kind").GetString());
         Assert.Equal(11, demo.GetProperty("tool_count").GetInt32());
         var pid = demo.GetProperty("process_id").GetInt32();
         Assert.True(ProcessTools.IsAlive(pid), $"the demo server's process {pid} should be running");

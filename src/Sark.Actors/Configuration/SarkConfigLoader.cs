@@ -100,14 +100,9 @@ public static partial class SarkConfigLoader
     private static UpstreamOptions ReadUpstream(string name, string key, Config c, string appDirectory)
     {
         var kindText = c.GetString("kind", null);
-        var kind = kindText switch
-        {
-            "mcp-stdio" => UpstreamKind.McpStdio,
-            "mcp-http" => UpstreamKind.McpHttp,
-            "gateway" => UpstreamKind.Gateway,
-            null => throw new SarkConfigException($"{key}.kind: missing; use mcp-stdio, mcp-http or gateway."),
-            _ => throw new SarkConfigException($"{key}.kind: '{kindText}' is not a kind; use mcp-stdio, mcp-http or gateway."),
-        };
+        var kind = UpstreamKinds.FromConfigName(kindText) ?? throw new SarkConfigException(kindText is null
+            ? $"{key}.kind: missing; use mcp-stdio, mcp-http or gateway."
+            : $"{key}.kind: '{kindText}' is not a kind; use mcp-stdio, mcp-http or gateway.");
 
         var options = new UpstreamOptions
         {

@@ -10,6 +10,26 @@ public enum UpstreamKind
     Gateway,
 }
 
+/// <summary>The configuration spelling of <see cref="UpstreamKind"/>, used wherever a kind is shown.</summary>
+public static class UpstreamKinds
+{
+    public static string ToConfigName(this UpstreamKind kind) => kind switch
+    {
+        UpstreamKind.McpStdio => "mcp-stdio",
+        UpstreamKind.McpHttp => "mcp-http",
+        UpstreamKind.Gateway => "gateway",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    public static UpstreamKind? FromConfigName(string? name) => name switch
+    {
+        "mcp-stdio" => UpstreamKind.McpStdio,
+        "mcp-http" => UpstreamKind.McpHttp,
+        "gateway" => UpstreamKind.Gateway,
+        _ => null,
+    };
+}
+
 /// <summary>Everything the runtime needs, read from the <c>sark</c> HOCON section by <see cref="SarkConfigLoader"/>.</summary>
 public sealed record SarkOptions
 {

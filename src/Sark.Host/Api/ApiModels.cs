@@ -26,7 +26,7 @@ internal sealed record UpstreamListResponse(IReadOnlyList<UpstreamStatusResponse
 /// <summary>One upstream as <c>GET /api/v1/upstreams</c> shows it.</summary>
 internal sealed record UpstreamStatusResponse(
     string Name,
-    UpstreamKind Kind,
+    string Kind,
     UpstreamState State,
     BreakerState Breaker,
     int RestartCount,
@@ -39,7 +39,7 @@ internal sealed record UpstreamStatusResponse(
     int ToolCount)
 {
     public static UpstreamStatusResponse From(UpstreamStatus s) => new(
-        s.Name, s.Kind, s.State, s.Breaker, s.RestartCount, s.ConsecutiveRestarts, s.LastError, s.LastErrorAt,
+        s.Name, s.Kind.ToConfigName(), s.State, s.Breaker, s.RestartCount, s.ConsecutiveRestarts, s.LastError, s.LastErrorAt,
         s.ConnectedSince, s.ProcessId, s.RetryAfter is { } retry ? (long)Math.Ceiling(retry.TotalMilliseconds) : null, s.ToolCount);
 }
 
