@@ -88,7 +88,7 @@ internal sealed class SarkGateway : ISarkGateway
         {
             if (_draining)
             {
-                outcome = "shutting_down";
+                outcome = SarkErrorCode.ShuttingDown.ToWire();
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
             }
 
@@ -103,7 +103,7 @@ internal sealed class SarkGateway : ISarkGateway
             }
             catch (AskTimeoutException)
             {
-                outcome = "timeout";
+                outcome = SarkErrorCode.UpstreamTimeout.ToWire();
                 upstreams.Tell(new CancelCall(requestId, server));
                 throw new UpstreamTimeoutException($"Upstream '{server}' did not answer '{tool}' within {timeout.TotalSeconds:0.###}s.", requestId);
             }
@@ -163,7 +163,7 @@ internal sealed class SarkGateway : ISarkGateway
             }
             catch (TimeoutException ex)
             {
-                throw new SarkException(SarkErrorCode.ShuttingDown, $"The Sark actor tree did not start within {QueryTimeout.TotalSeconds:0}s.", null, ex);
+                throw new SarkException(SarkErrorCode.UpstreamUnavailable, $"The Sark actor tree did not start within {QueryTimeout.TotalSeconds:0}s; check the node's log.", null, ex);
             }
         }
     }

@@ -97,7 +97,7 @@ public static class SarkHostingExtensions
             if (upstream.Kind != UpstreamKind.McpStdio)
             {
                 throw new SarkConfigException(
-                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind} are not available in this version; use mcp-stdio.");
+                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind.ToConfigName()} are not available in this version; use mcp-stdio.");
             }
         }
     }

@@ -83,10 +83,34 @@ internal static class JsonRpcParser
     /// top-level properties before the first one too large to skip), then in its tail (a
     /// trailing <c>"id":N}</c>, as most serializers write it last).
     /// </summary>
-    public static (long? Id, bool HasMethod) ProbeOversized(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    /// <summary>
+    /// What can be told of an oversized line from its head and tail: our id, and whether it is a
+    /// request or notification (a top-level <c>method</c> before the first value too large to skip).
+    /// </summary>
+    public static (long? Id, bool HasMethod) ProbeOversized(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail) =>
+        (FindIdInOversized(head, tail), HasTopLevelMethod(head));
+
+    private static bool HasTopLevelMethod(ReadOnlySpan<byte> head)
     {
-        var hasMethod = head.IndexOf("\"method\""u8) >= 0 || tail.IndexOf("\"method\""u8) >= 0;
-        return (FindIdInOversized(head, tail), hasMethod);
+        var reader = new Utf8JsonReader(head, isFinalBlock: false, state: default);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("method"u8))
+                    return true;
+                if (!reader.Read() || !reader.TrySkip())
+                    return false;
+            }
+        }
+        catch (JsonException)
+        {
+            // A prefix that does not parse says nothing either way.
+        }
+
+        return false;
     }
 
     public static long? FindIdInOversized(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)

@@ -35,6 +35,10 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
     private IActorRef? _connection;
     private IActorRef _backoff = ActorRefs.Nobody;
 
+    // Calls that arrive before the first connection reports in. They go to it as soon as it
+    // does, straight from here, so that they can never overtake what the circuit tells it.
+    private readonly List<(CallTool Call, IActorRef ReplyTo)> _early = [];
+
     public UpstreamCircuit(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps)
     {
         _options = options;
@@ -66,6 +70,15 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
         Publish(transition: false);
     }
 
+    protected override void PostStop()
+    {
+        foreach (var (call, replyTo) in _early)
+        {
+            replyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.ShuttingDown,
+                $"Upstream '{_options.Name}' stopped before it started; the call was not sent.")));
+        }
+    }
+
     protected override void OnReceive(object message)
     {
         switch (message)
@@ -74,8 +87,11 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 _connection.Forward(call);
                 break;
             case CallTool call when _state.Breaker != BreakerState.Open:
-                // The first connection has not reported in yet: the supervisor hands it on.
-                _backoff.Forward(call);
+                if (_early.Count >= _options.MaxPendingWhileConnecting)
+                    Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                        $"Upstream '{_options.Name}' is still starting and its queue is full. Try again shortly.")));
+                else
+                    _early.Add((call, Sender));
                 break;
             case CallTool call:
                 var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
@@ -84,13 +100,19 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                     $"Upstream '{_options.Name}' is unavailable ({_state.LastError ?? "connecting"}); its circuit is open. Next try in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
                     RetryAfter: retryAfter)));
                 break;
+            case CancelCall cancel when _connection is not null:
+                _connection.Forward(cancel);
+                break;
             case CancelCall cancel:
-                _connection?.Forward(cancel);
+                _early.RemoveAll(e => e.Call.RequestId == cancel.RequestId);
                 break;
             case ConnectionEvents.Started started:
                 _connection = started.Connection;
                 Context.Watch(started.Connection);
                 started.Connection.Tell(new ConnectionEvents.Attempt(_state.ConsecutiveRestarts));
+                foreach (var (call, replyTo) in _early)
+                    started.Connection.Tell(call, replyTo);
+                _early.Clear();
                 Apply(_state.Started(started.ProcessId));
                 break;
             case ConnectionEvents.Ready ready:

@@ -37,7 +37,7 @@ internal sealed class UpstreamManager : UntypedActor
     {
         UpstreamKind.McpStdio => StdioServer.Props(options, owner),
         _ => throw new SarkConfigException(
-            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind} are not available in this version; use mcp-stdio."),
+            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind.ToConfigName()} are not available in this version; use mcp-stdio."),
     };
 
     protected override void PreStart()

@@ -20,6 +20,12 @@ internal sealed partial class StdioServer
             return;
         }
 
+        if (_queued.Exists(q => q.Call.RequestId == call.RequestId))
+        {
+            Sender.Tell(new ToolCallFailed(call.RequestId, DuplicateRequestId(call.RequestId)));
+            return;
+        }
+
         _queued.Add((call, Sender, Stopwatch.GetTimestamp()));
         Timers.StartSingleTimer(QueuedKey(call.RequestId), new QueuedTimedOut(call.RequestId), call.Timeout ?? _options.CallTimeout);
     }
@@ -29,7 +35,7 @@ internal sealed partial class StdioServer
         var refusal = !_toolNames.Contains(call.Tool)
             ? new SarkError(SarkErrorCode.NotFound, $"Tool '{call.Tool}' was not found on server '{_options.Name}'. List the server's tools to see what it offers.")
             : _pending.HasRequest(call.RequestId)
-                ? new SarkError(SarkErrorCode.InvalidRequest, $"A call with request id '{call.RequestId}' is already in flight on upstream '{_options.Name}'; request ids must be unique.")
+                ? DuplicateRequestId(call.RequestId)
                 : _pending.ToolCallCount >= _options.MaxInFlight
                     ? new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' has {_options.MaxInFlight} calls in flight (max-in-flight). Try again shortly.")
                     : null;
@@ -40,6 +46,13 @@ internal sealed partial class StdioServer
         }
 
         var remaining = (call.Timeout ?? _options.CallTimeout) - Stopwatch.GetElapsedTime(since);
+        if (remaining <= TimeSpan.Zero)
+        {
+            replyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamTimeout,
+                $"Upstream '{_options.Name}' did not become ready within the call timeout; '{call.Tool}' was never sent.")));
+            return;
+        }
+
         var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since));
         var line = _writer.CallTool(id, call.Tool, call.Arguments);
         if (line.Length > _options.MaxMessageBytes)
@@ -58,14 +71,14 @@ internal sealed partial class StdioServer
             return;
         }
 
-        Timers.StartSingleTimer(id, new CallTimedOut(id), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        Timers.StartSingleTimer(id, new CallTimedOut(id), remaining);
     }
 
     private void OnCallTimedOut(long id)
     {
         if (!_pending.TryRemove(id, out var call))
             return;
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "timeout", call.StartTimestamp);
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_timeout", call.StartTimestamp);
         SendCancelled(id, "timed out");
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
             $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
@@ -120,6 +133,9 @@ internal sealed partial class StdioServer
             $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));
     }
 
+    private SarkError DuplicateRequestId(string requestId) =>
+        new(SarkErrorCode.InvalidRequest, $"A call with request id '{requestId}' is already in flight on upstream '{_options.Name}'; request ids must be unique.");
+
     private ToolCallFailed Unavailable(string requestId, string why) =>
         new(requestId, new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' {why}. Try again shortly."));
 
@@ -129,7 +145,7 @@ internal sealed partial class StdioServer
         {
             if (call.Kind != PendingKind.CallTool)
                 continue;
-            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "unavailable", call.StartTimestamp);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp);
             call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));
         }
 

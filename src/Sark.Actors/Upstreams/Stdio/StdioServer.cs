@@ -51,7 +51,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private bool _ready;
     private int _invalidLines;
     private int _attempt;
-    private SarkError? _fault;
+    private string? _faultReason;
+    private SarkError? _closed;
 
     public StdioServer(UpstreamOptions options, IActorRef owner)
     {
@@ -99,9 +100,17 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
     protected override void OnReceive(object message)
     {
-        if (_fault is not null)
+        if (_faultReason is not null)
         {
             Faulting(message);
+            return;
+        }
+
+        if (_closed is not null)
+        {
+            // The process is gone while the node shuts down: refuse, do not fault.
+            if (message is CallTool refused)
+                Sender.Tell(new ToolCallFailed(refused.RequestId, _closed));
             return;
         }
 
@@ -135,11 +144,13 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case PingTimedOut:
                 Fault($"did not answer a liveness ping within {_options.PingTimeout.TotalSeconds:0.#}s");
                 break;
-            case StdioProcess.StdoutClosed closed when ShuttingDown:
+            case StdioProcess.StdoutClosed when ShuttingDown:
                 // The node is stopping: a child that exits now (a signal to the whole process
                 // group, say) is expected, not a fault to back off from.
                 _log.Info("Upstream {Upstream} (pid {Pid}) exited while the node shuts down", _options.Name, _process?.ProcessId);
-                FailAll(ShuttingDownError());
+                _closed = ShuttingDownError();
+                Timers.CancelAll();
+                FailAll(_closed);
                 break;
             case StdioProcess.StdoutClosed closed:
                 Fault(closed.ExitCode is { } code ? $"the process exited with code {code}" : $"the process closed its output ({closed.Reason})");
@@ -158,10 +169,14 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         switch (message)
         {
             case CallTool call:
-                Sender.Tell(new ToolCallFailed(call.RequestId, _fault!));
+                Sender.Tell(new ToolCallFailed(call.RequestId, FaultError()));
+                break;
+            case ConnectionEvents.Attempt attempt:
+                // A start that failed in PreStart faulted before the circuit said which attempt it was.
+                _attempt = attempt.ConsecutiveRestarts;
                 break;
             case ConnectionEvents.FaultAcknowledged or FaultAckTimedOut:
-                throw new UpstreamFaultException(_fault!.Message);
+                throw new UpstreamFaultException(FaultError().Message);
         }
     }
 
@@ -206,7 +221,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 _failures.RecordSuccess();
                 if (response.Error is { } error)
                 {
-                    SarkTelemetry.RecordRequest(_options.Name, "tools/call", "error", call.StartTimestamp);
+                    SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_error", call.StartTimestamp);
                     call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(
                         SarkErrorCode.UpstreamError,
                         $"Upstream '{_options.Name}' answered tools/call '{call.Tool}' with JSON-RPC error {error.Code}: {error.Message}",
@@ -329,17 +344,24 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     /// </summary>
     private void Fault(string reason)
     {
-        if (_fault is not null)
+        if (_faultReason is not null)
             return;
-        var retryAfter = CircuitState.UpperDelay(_attempt, _options.Backoff);
-        _fault = new SarkError(SarkErrorCode.UpstreamUnavailable,
-            $"Upstream '{_options.Name}' failed: {reason}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
-            RetryAfter: retryAfter);
-        _log.Warning("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
+        _faultReason = reason;
+        // The circuit logs the fault with its restart count, and the supervisor logs the exception.
+        _log.Debug("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
         Timers.CancelAll();
-        FailAll(_fault);
+        FailAll(FaultError());
         _owner.Tell(new ConnectionEvents.Faulted(reason));
         Timers.StartSingleTimer(FaultTimer, FaultAckTimedOut.Instance, FaultAckTimeout);
+    }
+
+    /// <summary>What callers get once the connection has faulted: the reason and the time until the next try.</summary>
+    private SarkError FaultError()
+    {
+        var retryAfter = CircuitState.UpperDelay(_attempt, _options.Backoff);
+        return new SarkError(SarkErrorCode.UpstreamUnavailable,
+            $"Upstream '{_options.Name}' failed: {_faultReason}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
+            RetryAfter: retryAfter);
     }
 
     private static (string, string) QueuedKey(string requestId) => ("queued", requestId);
