@@ -242,6 +242,26 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
         Assert.Contains("\"total_calls\":1", Stats(server));
     }
 
+    [Theory]
+    [InlineData("--ignore-stdin-close")]
+    [InlineData("--ignore-stdin-close", "--ignore-sigterm")]
+    public void A_server_that_ignores_stdin_close_is_stopped_by_signal(params string[] flags)
+    {
+        var options = TestUpstreams.Demo("demo", flags) with { StopGrace = TimeSpan.FromMilliseconds(300), KillGrace = TimeSpan.FromMilliseconds(300) };
+        var (server, _, _) = StartReady(options);
+        var pid = int.Parse(JsonDocument.Parse(Stats(server)).RootElement.GetProperty("pid").GetRawText());
+        var process = System.Diagnostics.Process.GetProcessById(pid);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        Sys.Stop(server);
+
+        AwaitCondition(() => process.HasExited, TimeSpan.FromSeconds(10));
+        // It outlived the stdin close: SIGTERM after stop-grace ended it, or, when it ignores
+        // SIGTERM too, SIGKILL after kill-grace more.
+        var atLeast = TimeSpan.FromMilliseconds(flags.Length == 2 ? 550 : 250);
+        Assert.True(clock.Elapsed >= atLeast, $"exited after {clock.Elapsed}, before the escalation could have ended it");
+    }
+
     [Fact]
     public void Stopping_the_actor_stops_the_process()
     {
