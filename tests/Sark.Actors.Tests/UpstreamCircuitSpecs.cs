@@ -50,12 +50,13 @@ public sealed class UpstreamCircuitSpecs : TestKit
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
     private IActorRef _circuit = ActorRefs.Nobody;
+    private readonly CircuitBoard _board = new();
 
     private IActorRef StartCircuit()
     {
         var connections = _connections.Ref;
         // A child of the test actor, so the circuit's status reports come here.
-        return _circuit = ChildActorOf(UpstreamCircuit.Props(_options, _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, connections))));
+        return _circuit = ChildActorOf(UpstreamCircuit.Props(_options, _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, connections)), _board));
     }
 
     private IActorRef NextConnection() => _connections.ExpectMsg<ScriptedConnection.Created>().Connection;
@@ -112,6 +113,9 @@ public sealed class UpstreamCircuitSpecs : TestKit
         Assert.Equal(SarkErrorCode.UpstreamUnavailable, failed.Error.Code);
         Assert.Equal(TimeSpan.FromSeconds(1.2), failed.Error.RetryAfter);
         Assert.Contains("process exited with code 3", failed.Error.Message);
+        // The facade reads the same state from the board, without a message.
+        Assert.True(_board.TryGetOpen("fake", out var open));
+        Assert.Equal("process exited with code 3", open.Reason);
     }
 
     [Fact]
@@ -128,6 +132,7 @@ public sealed class UpstreamCircuitSpecs : TestKit
         var probe = NextConnection();
         Assert.Equal(BreakerState.HalfOpen, NextStatus(s => s.State == UpstreamState.Connecting).Breaker);
 
+        Assert.False(_board.TryGetOpen("fake", out _), "a half-open circuit lets calls through to its probe");
         probe.Tell(ScriptedConnection.Ready.Instance);
         var closed = NextStatus(s => s.State == UpstreamState.Ready);
 
@@ -189,7 +194,7 @@ public sealed class UpstreamCircuitSpecs : TestKit
             Receive<Fail>(f =>
             {
                 owner.Tell(new ConnectionEvents.Faulted(f.Reason));
-                throw new UpstreamFaultException(f.Reason);
+                Context.Stop(Self);
             });
             Receive<CallTool>(c => Sender.Tell(new ToolCallCompleted(c.RequestId, JsonDocument.Parse("{}").RootElement, false)));
         }

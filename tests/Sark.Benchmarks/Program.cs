@@ -7,6 +7,7 @@ using Sark.Benchmarks.Micro;
 //   stdio [--seconds N] [--warmup N] [--concurrency 1,16] [--paths direct,facade,kestrel,rest,actors]
 //   rss   [--idle N] [--load-calls N] [--ready-timeout N]
 //   micro [BenchmarkDotNet arguments]
+//   open-breaker [--seconds N] [--concurrency 1,16]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -19,7 +20,9 @@ const string Usage = """
       micro [BenchmarkDotNet arguments]
                   JSON-RPC parse/write and facade-to-in-memory-connection
                   micro-benchmarks (short in-process job)
-                  diagnostic: races ActorRegistry.Register against GetAsync
+      open-breaker [--seconds N] [--concurrency 1,16]
+                  calls refused by an open circuit through the facade, with and
+                  without the circuit board (the Ask path), in one run
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -41,6 +44,8 @@ try
             return await StdioCommand.RunAsync(rest).ConfigureAwait(false);
         case "rss":
             return await RssCommand.RunAsync(rest).ConfigureAwait(false);
+        case OpenBreakerCommand.Command:
+            return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
             var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks)], config, args[1..]);

@@ -22,14 +22,18 @@ internal sealed class SarkGateway : ISarkGateway
 
     private readonly SarkOptions _options;
     private readonly Task<SarkRoot.Children> _children;
+    private readonly CircuitBoard _board;
+    private readonly ITimeProvider _clock;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, ITimeProvider clock)
     {
         _options = options;
         _children = children;
+        _board = board;
+        _clock = clock;
     }
 
     public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
@@ -92,6 +96,14 @@ internal sealed class SarkGateway : ISarkGateway
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
             }
 
+            if (_board.TryGetOpen(server, out var open))
+            {
+                // Refused here, as the circuit would refuse it, without a message to the tree.
+                outcome = SarkErrorCode.UpstreamUnavailable.ToWire();
+                var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
+                throw new UpstreamUnavailableException(CircuitBoard.RefusalMessage(server, open.Reason, retryAfter), retryAfter, requestId);
+            }
+
             using var registration = cancellationToken.CanBeCanceled
                 ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, server)))
                 : default;
@@ -147,6 +159,9 @@ internal sealed class SarkGateway : ISarkGateway
     }
 
     internal int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _clock);
 
     /// <summary>The tree's children; bounded, so a tree that never started is an error, not a hang.</summary>
     private Task<SarkRoot.Children> ChildrenAsync(CancellationToken cancellationToken)

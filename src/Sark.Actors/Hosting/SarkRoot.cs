@@ -15,10 +15,11 @@ namespace Sark.Actors.Hosting;
 /// </summary>
 internal sealed class SarkRoot : UntypedActor
 {
-    public SarkRoot(SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    public SarkRoot(
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board)
     {
         var catalog = Context.ActorOf(CatalogActor.Props(), "catalog");
-        var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps), "upstreams");
+        var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board), "upstreams");
         var registry = ActorRegistry.For(Context.System);
         registry.Register<CatalogActor>(catalog, overwrite: true);
         registry.Register<UpstreamManager>(upstreams, overwrite: true);
@@ -28,8 +29,9 @@ internal sealed class SarkRoot : UntypedActor
     /// <summary>The children the facade talks to.</summary>
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog);
 
-    public static Props Props(SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps));
+    public static Props Props(
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -42,7 +44,8 @@ internal static class SarkRuntime
         ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null)
     {
         var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps), "sark");
-        return (root, new SarkGateway(options, children.Task));
+        var board = new CircuitBoard();
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board), "sark");
+        return (root, new SarkGateway(options, children.Task, board, system.Scheduler));
     }
 }

@@ -13,8 +13,8 @@ namespace Sark.Actors.Upstreams;
 /// <summary>
 /// The circuit of one upstream: a thin parent around the upstream's <see cref="BackoffSupervisor"/>
 /// (child <c>backoff</c>, grandchild <c>conn</c>). The breaker is the supervision tree itself:
-/// the connection actor fails (throws) on a fatal fault or at the failure threshold, the
-/// supervisor stops it and starts a fresh one after the backoff. This actor only watches that
+/// the connection actor fails (it stops itself) on a fatal fault or at the failure threshold,
+/// and the supervisor (<c>Backoff.OnStop</c>) starts a fresh one after the backoff. This actor only watches that
 /// happen, so it can answer for the connection while it is down (with the time until the next
 /// try, which <c>WithReplyWhileStopped</c> cannot say) and report the breaker state.
 /// <code>
@@ -30,6 +30,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
     private readonly UpstreamOptions _options;
     private readonly IActorRef _catalog;
     private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
+    private readonly CircuitBoard? _board;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private CircuitState _state;
     private IActorRef? _connection;
@@ -39,22 +40,24 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
     // does, straight from here, so that they can never overtake what the circuit tells it.
     private readonly List<(CallTool Call, IActorRef ReplyTo)> _early = [];
 
-    public UpstreamCircuit(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps)
+    public UpstreamCircuit(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps, CircuitBoard? board)
     {
         _options = options;
         _catalog = catalog;
         _connectionProps = connectionProps;
+        _board = board;
         _state = CircuitState.Initial(options.Name, options.Kind);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps) =>
-        Akka.Actor.Props.Create(() => new UpstreamCircuit(options, catalog, connectionProps));
+    public static Props Props(
+        UpstreamOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props> connectionProps, CircuitBoard? board = null) =>
+        Akka.Actor.Props.Create(() => new UpstreamCircuit(options, catalog, connectionProps, board));
 
     protected override void PreStart()
     {
-        var backoff = Backoff.OnFailure(
+        var backoff = Backoff.OnStop(
                 _connectionProps(_options, Self),
                 "conn",
                 _options.Backoff.Min,
@@ -62,9 +65,10 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 _options.Backoff.RandomFactor,
                 maxNrOfRetries: -1)
             .WithAutoReset(_options.Backoff.ResetAfter)
-            // Every failure of the connection, its start included, means "back off, then try a
-            // fresh one". The connection has logged why; the supervisor need not log it again.
-            .WithSupervisorStrategy(new OneForOneStrategy(-1, -1, _ => Directive.Restart, loggingEnabled: false));
+            // A connection fails by stopping itself (after the fault protocol), and the supervisor
+            // starts a fresh one after the backoff. An unexpected exception stops it too (and is
+            // logged, being a bug), so it also ends in a backoff, never in an in-place restart.
+            .WithSupervisorStrategy(new OneForOneStrategy(-1, -1, _ => Directive.Stop));
         _backoff = Context.ActorOf(BackoffSupervisor.Props(backoff), "backoff");
         Context.Watch(_backoff);
         Publish(transition: false);
@@ -96,9 +100,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
             case CallTool call:
                 var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(
-                    SarkErrorCode.UpstreamUnavailable,
-                    $"Upstream '{_options.Name}' is unavailable ({_state.LastError ?? "connecting"}); its circuit is open. Next try in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
-                    RetryAfter: retryAfter)));
+                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter)));
                 break;
             case CancelCall cancel when _connection is not null:
                 _connection.Forward(cancel);
@@ -174,6 +176,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
 
     private void Publish(bool transition)
     {
+        _board?.Publish(_options.Name, _state.Breaker == BreakerState.Open ? new CircuitBoard.OpenCircuit(_state.NextTryAt, _state.LastError) : null);
         SarkTelemetry.RecordBreaker(_options.Name, _state.Breaker, transition);
         Context.Parent.Tell(new UpstreamManager.StatusChanged(_state.ToStatus(Context.System.Scheduler.Now)));
     }

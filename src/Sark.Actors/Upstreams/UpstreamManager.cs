@@ -21,16 +21,19 @@ internal sealed class UpstreamManager : UntypedActor
     private readonly SarkOptions _options;
     private readonly IActorRef _catalog;
     private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
+    private readonly CircuitBoard? _board;
 
-    public UpstreamManager(SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    public UpstreamManager(SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard? board)
     {
         _options = options;
         _catalog = catalog;
         _connectionProps = connectionProps ?? ConnectionProps;
+        _board = board;
     }
 
-    public static Props Props(SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null) =>
-        Akka.Actor.Props.Create(() => new UpstreamManager(options, catalog, connectionProps));
+    public static Props Props(
+        SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, CircuitBoard? board = null) =>
+        Akka.Actor.Props.Create(() => new UpstreamManager(options, catalog, connectionProps, board));
 
     /// <summary>The connection actor for an upstream's kind.</summary>
     public static Props ConnectionProps(UpstreamOptions options, IActorRef owner) => options.Kind switch
@@ -44,7 +47,7 @@ internal sealed class UpstreamManager : UntypedActor
     {
         foreach (var upstream in _options.Upstreams.Values)
         {
-            var circuit = Context.ActorOf(UpstreamCircuit.Props(upstream, _catalog, _connectionProps), Uri.EscapeDataString(upstream.Name));
+            var circuit = Context.ActorOf(UpstreamCircuit.Props(upstream, _catalog, _connectionProps, _board), Uri.EscapeDataString(upstream.Name));
             _circuits[upstream.Name] = circuit;
         }
     }

@@ -63,7 +63,7 @@ internal static class ConnectionEvents
     /// <summary>
     /// The connection failed. It answers every call it still receives with
     /// <c>upstream_unavailable</c> until the circuit acknowledges (<see cref="FaultAcknowledged"/>),
-    /// then throws to its supervisor. Calls the circuit forwarded before it learnt of the fault
+    /// then stops, and its BackoffSupervisor starts a fresh one after the backoff. Calls the circuit forwarded before it learnt of the fault
     /// therefore arrive before the acknowledgement and are answered, never lost.
     /// </summary>
     public sealed record Faulted(string Reason);
@@ -81,6 +81,3 @@ internal static class ConnectionEvents
     /// <summary>The circuit tells a new connection which attempt it is, so its failures can say when the next one comes.</summary>
     public sealed record Attempt(int ConsecutiveRestarts);
 }
-
-/// <summary>Thrown by a connection actor to hand a fatal fault to its backoff supervisor.</summary>
-public sealed class UpstreamFaultException(string message) : Exception(message);

@@ -16,13 +16,13 @@ namespace Sark.Actors.Upstreams.Stdio;
 /// The connection actor of an <c>mcp-stdio</c> upstream: one MCP server process, spoken to
 /// with newline-delimited JSON-RPC. Child of the upstream's BackoffSupervisor; it reports its
 /// life to its circuit (<c>owner</c>), and on a fatal fault it fails what is in flight, waits for
-/// the circuit to acknowledge, then throws so that the supervisor backs off and starts a fresh one.
+/// the circuit to acknowledge, then stops, so that the supervisor backs off and starts a fresh one.
 /// <code>
 /// PreStart: spawn (argv, env allowlist) ──fail──▶ Faulting
 ///   └▶ connecting: initialize ▶ initialized ▶ tools/list, all pages     [calls queue, with deadlines]
 ///        └▶ ready: tools/call ⇄ results, list_changed ▶ re-list, idle ▶ ping
 /// any state: stdout closed | init, list or ping timeout | failure threshold ──▶ Faulting
-/// Faulting: every call answered upstream_unavailable; circuit's ack (or 2 s) ──▶ throw
+/// Faulting: every call answered upstream_unavailable; circuit's ack (or 2 s) ──▶ stop
 /// PostStop: fail what is in flight, stop the process (stdin close ▶ SIGTERM ▶ SIGKILL)
 /// </code>
 /// </summary>
@@ -176,7 +176,10 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 _attempt = attempt.ConsecutiveRestarts;
                 break;
             case ConnectionEvents.FaultAcknowledged or FaultAckTimedOut:
-                throw new UpstreamFaultException(FaultError().Message);
+                // Stopping is how a connection fails: its BackoffSupervisor (OnStop) starts a
+                // fresh one after the backoff. The circuit has logged why.
+                Context.Stop(Self);
+                break;
         }
     }
 
@@ -360,7 +363,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     {
         var retryAfter = CircuitState.UpperDelay(_attempt, _options.Backoff);
         return new SarkError(SarkErrorCode.UpstreamUnavailable,
-            $"Upstream '{_options.Name}' failed: {_faultReason}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
+            $"Upstream '{_options.Name}' failed: {_faultReason!.TrimEnd('.')}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
             RetryAfter: retryAfter);
     }
 
