@@ -343,14 +343,14 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
     /// <summary>
     /// Fails everything in flight at once, tells the circuit, and waits (in the Faulting state)
-    /// for its acknowledgement before handing the fault to the supervisor.
+    /// for its acknowledgement; then the actor stops and its supervisor starts a fresh one after the backoff.
     /// </summary>
     private void Fault(string reason)
     {
         if (_faultReason is not null)
             return;
         _faultReason = reason;
-        // The circuit logs the fault with its restart count, and the supervisor logs the exception.
+        // The circuit logs the fault once, with its restart count and the time of the next try.
         _log.Debug("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
         Timers.CancelAll();
         FailAll(FaultError());
