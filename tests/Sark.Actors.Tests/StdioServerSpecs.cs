@@ -48,10 +48,11 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
         var (_, _, ready) = StartReady(TestUpstreams.Demo());
 
         // The demo server pages its 11 tools 5 at a time.
-        Assert.Equal(11, ready.Tools.Length);
-        Assert.Contains(ready.Tools, t => t.ToolName == "echo" && t.Parameters.Single().Name == "message");
-        Assert.Equal("2025-06-18", ready.Server.ProtocolVersion);
-        Assert.Equal(11, ready.Server.ToolsCount);
+        var (server, tools) = Assert.Single(ready.Servers);
+        Assert.Equal(11, tools.Length);
+        Assert.Contains(tools, t => t.ToolName == "echo" && t.Parameters.Single().Name == "message");
+        Assert.Equal("2025-06-18", server.ProtocolVersion);
+        Assert.Equal(11, server.ToolsCount);
     }
 
     [Fact]
@@ -159,7 +160,7 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
 
         server.Tell(new CallTool("r1", "demo", "echo", Args("""{"message":"hi"}"""), null));
 
-        Assert.Equal(11, ready.Tools.Length);
+        Assert.Equal(11, ready.ToolCount);
         Assert.Equal("Echo: hi", Text(ExpectMsg<ToolCallCompleted>().Result));
     }
 
@@ -211,6 +212,7 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
 
         var changed = owner.FishForMessage<ConnectionEvents.ToolsChanged>(_ => true, TimeSpan.FromSeconds(10));
         Assert.Equal(12, changed.Tools.Length);
+        Assert.Equal("demo", changed.Server);
         server.Tell(new CallTool("b", "demo", "extra", Args("""{"message":"x"}"""), null));
         Assert.False(ExpectMsg<ToolCallCompleted>().IsError);
     }

@@ -96,7 +96,7 @@ public sealed class UpstreamCircuitSpecs : TestKit
         circuit.Tell(new CallTool("r1", "fake", "echo", null, null));
 
         Assert.Equal("r1", ExpectMsg<ToolCallCompleted>().RequestId);
-        _catalog.ExpectMsg<Catalog.CatalogCommands.UpsertServer>();
+        Assert.Equal("fake", _catalog.ExpectMsg<Catalog.CatalogCommands.UpsertServers>().Upstream);
     }
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class UpstreamCircuitSpecs : TestKit
         {
             owner.Tell(new ConnectionEvents.Started(Self, 4242));
             probe.Tell(new Created(Self));
-            Receive<Ready>(_ => owner.Tell(new ConnectionEvents.Ready(Self, Server, [])));
+            Receive<Ready>(_ => owner.Tell(ConnectionEvents.Ready.Single(Self, Server, [])));
             Receive<Fail>(f =>
             {
                 owner.Tell(new ConnectionEvents.Faulted(f.Reason));

@@ -3,14 +3,19 @@ using Akka.Actor;
 
 namespace Sark.Actors.Catalog;
 
+/// <summary>A server and its tools, as an upstream exposes it.</summary>
+internal sealed record CatalogEntry(ServerInfo Server, ImmutableArray<ToolInfo> Tools);
+
 /// <summary>Updates to the catalog, sent by upstream circuits.</summary>
 internal static class CatalogCommands
 {
-    public sealed record UpsertServer(ServerInfo Server, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
+    /// <summary>Every server an upstream exposes, replacing what it exposed before.</summary>
+    public sealed record UpsertServers(string Upstream, ImmutableArray<CatalogEntry> Servers) : INoSerializationVerificationNeeded;
 
     public sealed record ReplaceTools(string Server, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
 
-    public sealed record SetHealth(string Server, string HealthStatus);
+    /// <summary>The health of every server of an upstream.</summary>
+    public sealed record SetHealth(string Upstream, string HealthStatus);
 }
 
 /// <summary>Questions to the catalog. Each is answered with its reply record, or <see cref="NotFound"/>.</summary>
@@ -46,25 +51,36 @@ public static class CatalogQueries
 /// </summary>
 internal sealed class CatalogActor : UntypedActor
 {
-    private ImmutableSortedDictionary<string, Entry> _servers = ImmutableSortedDictionary<string, Entry>.Empty.WithComparers(StringComparer.Ordinal);
+    private readonly ServerRoutes? _routes;
+    private ImmutableSortedDictionary<string, CatalogEntry> _servers = ImmutableSortedDictionary<string, CatalogEntry>.Empty.WithComparers(StringComparer.Ordinal);
 
-    public static Props Props() => Akka.Actor.Props.Create(() => new CatalogActor());
+    public CatalogActor(ServerRoutes? routes)
+    {
+        _routes = routes;
+    }
+
+    public static Props Props(ServerRoutes? routes = null) => Akka.Actor.Props.Create(() => new CatalogActor(routes));
 
     protected override void OnReceive(object message)
     {
         switch (message)
         {
-            case CatalogCommands.UpsertServer upsert:
-                _servers = _servers.SetItem(upsert.Server.ServerName, new Entry(upsert.Server, upsert.Tools));
+            case CatalogCommands.UpsertServers upsert:
+                Upsert(upsert);
                 break;
             case CatalogCommands.ReplaceTools replace when _servers.TryGetValue(replace.Server, out var entry):
-                _servers = _servers.SetItem(replace.Server, new Entry(
+                _servers = _servers.SetItem(replace.Server, new CatalogEntry(
                     entry.Server with { ToolsCount = replace.Tools.Length, UpdatedAt = DateTimeOffset.UtcNow }, replace.Tools));
                 break;
-            case CatalogCommands.SetHealth health when _servers.TryGetValue(health.Server, out var entry):
-                _servers = _servers.SetItem(health.Server, entry with { Server = entry.Server with { HealthStatus = health.HealthStatus } });
+            case CatalogCommands.ReplaceTools:
                 break;
-            case CatalogCommands.ReplaceTools or CatalogCommands.SetHealth:
+            case CatalogCommands.SetHealth health:
+                foreach (var (name, known) in _servers)
+                {
+                    if (known.Server.Upstream == health.Upstream)
+                        _servers = _servers.SetItem(name, known with { Server = known.Server with { HealthStatus = health.HealthStatus } });
+                }
+
                 break;
             case CatalogQueries.ListServers:
                 Sender.Tell(new CatalogQueries.ServerList([.. _servers.Values.Select(e => e.Server)]));
@@ -88,5 +104,18 @@ internal sealed class CatalogActor : UntypedActor
         }
     }
 
-    private sealed record Entry(ServerInfo Server, ImmutableArray<ToolInfo> Tools);
+    private void Upsert(CatalogCommands.UpsertServers upsert)
+    {
+        var builder = _servers.ToBuilder();
+        foreach (var (name, entry) in _servers)
+        {
+            if (entry.Server.Upstream == upsert.Upstream)
+                builder.Remove(name);
+        }
+
+        foreach (var entry in upsert.Servers)
+            builder[entry.Server.ServerName] = entry;
+        _servers = builder.ToImmutable();
+        _routes?.Publish(_servers.ToImmutableDictionary(e => e.Key, e => e.Value.Server.Upstream, StringComparer.Ordinal));
+    }
 }

@@ -23,16 +23,18 @@ internal sealed class SarkGateway : ISarkGateway
     private readonly SarkOptions _options;
     private readonly Task<SarkRoot.Children> _children;
     private readonly CircuitBoard _board;
+    private readonly ServerRoutes _routes;
     private readonly ITimeProvider _clock;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, ITimeProvider clock)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, ServerRoutes routes, ITimeProvider clock)
     {
         _options = options;
         _children = children;
         _board = board;
+        _routes = routes;
         _clock = clock;
     }
 
@@ -75,7 +77,7 @@ internal sealed class SarkGateway : ISarkGateway
         RequireName(tool, nameof(tool), requestId);
         if (arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) } a)
             throw new SarkInvalidRequestException($"The arguments of a tool call must be a JSON object, not {a.ValueKind}.", requestId);
-        if (!_options.Upstreams.TryGetValue(server, out var upstream))
+        if (!_routes.TryResolve(server, out var upstreamName) || !_options.Upstreams.TryGetValue(upstreamName, out var upstream))
             throw new SarkNotFoundException($"Server '{server}' is not known to this node. List the servers to see which are.", requestId);
 
         var start = Stopwatch.GetTimestamp();
@@ -96,27 +98,27 @@ internal sealed class SarkGateway : ISarkGateway
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
             }
 
-            if (_board.TryGetOpen(server, out var open))
+            if (_board.TryGetOpen(upstreamName, out var open))
             {
                 // Refused here, as the circuit would refuse it, without a message to the tree.
                 outcome = SarkErrorCode.UpstreamUnavailable.ToWire();
                 var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
-                throw new UpstreamUnavailableException(CircuitBoard.RefusalMessage(server, open.Reason, retryAfter), retryAfter, requestId);
+                throw new UpstreamUnavailableException(CircuitBoard.RefusalMessage(upstreamName, open.Reason, retryAfter), retryAfter, requestId);
             }
 
             using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, server)))
+                ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, upstreamName)))
                 : default;
             object reply;
             try
             {
-                reply = await upstreams.Ask<object>(new CallTool(requestId, server, tool, arguments, timeout), timeout + _options.AskMargin, cancellationToken)
+                reply = await upstreams.Ask<object>(new CallTool(requestId, upstreamName, tool, arguments, timeout) { Server = server }, timeout + _options.AskMargin, cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (AskTimeoutException)
             {
                 outcome = SarkErrorCode.UpstreamTimeout.ToWire();
-                upstreams.Tell(new CancelCall(requestId, server));
+                upstreams.Tell(new CancelCall(requestId, upstreamName));
                 throw new UpstreamTimeoutException($"Upstream '{server}' did not answer '{tool}' within {timeout.TotalSeconds:0.###}s.", requestId);
             }
 
@@ -161,7 +163,7 @@ internal sealed class SarkGateway : ISarkGateway
     internal int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
-    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _clock);
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _routes, _clock);
 
     /// <summary>The tree's children; bounded, so a tree that never started is an error, not a hang.</summary>
     private Task<SarkRoot.Children> ChildrenAsync(CancellationToken cancellationToken)

@@ -16,9 +16,9 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, ServerRoutes routes)
     {
-        var catalog = Context.ActorOf(CatalogActor.Props(), "catalog");
+        var catalog = Context.ActorOf(CatalogActor.Props(routes), "catalog");
         var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board), "upstreams");
         var registry = ActorRegistry.For(Context.System);
         registry.Register<CatalogActor>(catalog, overwrite: true);
@@ -30,8 +30,8 @@ internal sealed class SarkRoot : UntypedActor
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, ServerRoutes routes) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, routes));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -45,7 +45,8 @@ internal static class SarkRuntime
     {
         var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
         var board = new CircuitBoard();
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board), "sark");
-        return (root, new SarkGateway(options, children.Task, board, system.Scheduler));
+        var routes = new ServerRoutes(options);
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, routes), "sark");
+        return (root, new SarkGateway(options, children.Task, board, routes, system.Scheduler));
     }
 }

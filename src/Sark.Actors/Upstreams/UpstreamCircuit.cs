@@ -119,12 +119,12 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 break;
             case ConnectionEvents.Ready ready:
                 Timers.StartSingleTimer(StableTimer, Stable.Instance, _options.Backoff.ResetAfter);
-                Apply(_state.Ready(Context.System.Scheduler.Now, ready.Tools.Length));
-                _catalog.Tell(new CatalogCommands.UpsertServer(ready.Server, ready.Tools));
+                Apply(_state.Ready(Context.System.Scheduler.Now, ready.ToolCount));
+                _catalog.Tell(new CatalogCommands.UpsertServers(_options.Name, ready.Servers));
                 break;
             case ConnectionEvents.ToolsChanged changed:
                 Apply(_state with { ToolCount = changed.Tools.Length });
-                _catalog.Tell(new CatalogCommands.ReplaceTools(_options.Name, changed.Tools));
+                _catalog.Tell(new CatalogCommands.ReplaceTools(changed.Server, changed.Tools));
                 break;
             case ConnectionEvents.Faulted faulted:
                 // Forwarding stops here; what was forwarded before reaches the connection

@@ -20,7 +20,11 @@ public static class UpstreamCommands
     /// </summary>
     public sealed record CallTool(
         string RequestId, string Upstream, string Tool, JsonElement? Arguments, TimeSpan? Timeout)
-        : IUpstreamMessage, INoSerializationVerificationNeeded;
+        : IUpstreamMessage, INoSerializationVerificationNeeded
+    {
+        /// <summary>The server the tool belongs to: the upstream's only server unless it exposes many.</summary>
+        public string Server { get; init; } = Upstream;
+    }
 
     /// <summary>The caller gave up on a call: cancel it upstream. No reply.</summary>
     public sealed record CancelCall(string RequestId, string Upstream) : IUpstreamMessage;
@@ -53,12 +57,19 @@ internal static class ConnectionEvents
     /// <summary>A new connection actor exists (a process is being started or a connect attempted).</summary>
     public sealed record Started(IActorRef Connection, int? ProcessId);
 
-    /// <summary>Handshake done and tools listed: the connection serves calls.</summary>
-    public sealed record Ready(IActorRef Connection, ServerInfo Server, ImmutableArray<ToolInfo> Tools)
-        : INoSerializationVerificationNeeded;
+    /// <summary>Handshake done and tools listed: the connection serves calls for these servers.</summary>
+    public sealed record Ready(IActorRef Connection, ImmutableArray<Catalog.CatalogEntry> Servers)
+        : INoSerializationVerificationNeeded
+    {
+        /// <summary>The one server of an <c>mcp-*</c> upstream.</summary>
+        public static Ready Single(IActorRef connection, ServerInfo server, ImmutableArray<ToolInfo> tools) =>
+            new(connection, [new Catalog.CatalogEntry(server, tools)]);
 
-    /// <summary>The server's tool list changed (list_changed) and was read again.</summary>
-    public sealed record ToolsChanged(ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
+        public int ToolCount => Servers.Sum(s => s.Tools.Length);
+    }
+
+    /// <summary>A server's tool list changed (list_changed) and was read again.</summary>
+    public sealed record ToolsChanged(string Server, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
 
     /// <summary>
     /// The connection failed. It answers every call it still receives with

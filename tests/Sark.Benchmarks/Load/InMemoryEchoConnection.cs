@@ -36,7 +36,7 @@ internal sealed class InMemoryEchoConnection : UntypedActor
         var server = new ServerInfo(_options.Name, _options.Name, $"memory://{_options.Name}", "medium", [], "healthy", 1,
             _options.Name, "memory", null, "in-memory echo", null, DateTimeOffset.UtcNow);
         ImmutableArray<ToolInfo> tools = [new ToolInfo("echo", _options.Name, "Echoes back the input string", "medium", [], [], [], null)];
-        _owner.Tell(new ConnectionEvents.Ready(Self, server, tools));
+        _owner.Tell(ConnectionEvents.Ready.Single(Self, server, tools));
     }
 
     protected override void OnReceive(object message)

@@ -289,7 +289,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         var tools = step.Tools!.Value;
         _toolNames = new HashSet<string>(tools.Select(t => t.ToolName), StringComparer.Ordinal);
         if (_ready)
-            _owner.Tell(new ConnectionEvents.ToolsChanged(tools));
+            _owner.Tell(new ConnectionEvents.ToolsChanged(_options.Name, tools));
         else
             BecomeReady(tools);
         if (_listAgain)
@@ -304,7 +304,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         _ready = true;
         Timers.Cancel(InitTimer);
         Timers.StartPeriodicTimer(IdleTimer, IdleTick.Instance, _options.IdlePingAfter);
-        _owner.Tell(new ConnectionEvents.Ready(Self, _server! with { ToolsCount = tools.Length }, tools));
+        _owner.Tell(ConnectionEvents.Ready.Single(Self, _server! with { ToolsCount = tools.Length }, tools));
         _log.Info("Upstream {Upstream} ready: pid {Pid}, {Tools} tools, protocol {Protocol}", _options.Name, _process!.ProcessId, tools.Length, _server!.ProtocolVersion);
         foreach (var (call, replyTo, since) in _queued)
         {
