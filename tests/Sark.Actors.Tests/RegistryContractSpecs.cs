@@ -121,7 +121,7 @@ public sealed class RegistryContractSpecs
         var page = Servers("""{"servers": [{"server_id": "1", "server_name": "a", "server_url": "not-a-url", "health_status": "healthy", "tools_count": 0}]}""");
 
         Assert.False(page.IsOk);
-        Assert.Contains("server_url 'not-a-url' is not an absolute http(s) URL", page.Error);
+        Assert.Contains("server_url 'not-a-url' is not an absolute URI", page.Error);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class NodeLifecycleSpecs
     [Fact]
     public async Task Upstream_kind_the_runtime_cannot_run_yet_is_a_configuration_error()
     {
-        const string hocon = """sark.upstreams.remote { kind = gateway, url = "http://127.0.0.1:9" }""";
+        const string hocon = """sark.upstreams.remote { kind = mcp-http, url = "http://127.0.0.1:9" }""";
 
         var exit = await NodeProcess.RunToExitAsync(hocon, ["--bind", "127.0.0.1:0"], ExitTimeout);
 

@@ -135,6 +135,9 @@ public static partial class SarkConfigLoader
             MaxListPages = ReadInt(c, "max-list-pages", 1, 100_000, key),
             Required = ReadBool(c, "required", key),
             Url = c.GetString("url", null),
+            ApiKey = c.GetString("api-key", null) is { Length: > 0 } apiKey ? apiKey : null,
+            PageSize = ReadInt(c, "page-size", 1, 1000, key),
+            MaxConnections = ReadInt(c, "max-connections", 1, 10_000, key),
             WorkingDirectory = c.GetString("working-directory", null),
         };
 

@@ -117,6 +117,15 @@ public sealed record UpstreamOptions
     /// <summary>Remote upstreams: the base URL.</summary>
     public string? Url { get; init; }
 
+    /// <summary>gateway: the registry's API key, sent as <c>X-API-Key</c>. From the environment: <c>${?VAR}</c>.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>gateway: the <c>limit</c> of each page of servers and tools (at most 1000).</summary>
+    public int PageSize { get; init; } = 100;
+
+    /// <summary>gateway: connections kept to the registry at most.</summary>
+    public int MaxConnections { get; init; } = 50;
+
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(15);

@@ -94,10 +94,10 @@ public static class SarkHostingExtensions
             return;
         foreach (var upstream in options.Upstreams.Values)
         {
-            if (upstream.Kind != UpstreamKind.McpStdio)
+            if (upstream.Kind == UpstreamKind.McpHttp)
             {
                 throw new SarkConfigException(
-                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind.ToConfigName()} are not available in this version; use mcp-stdio.");
+                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind.ToConfigName()} are not available in this version; use mcp-stdio or gateway.");
             }
         }
     }

@@ -39,8 +39,9 @@ internal sealed class UpstreamManager : UntypedActor
     public static Props ConnectionProps(UpstreamOptions options, IActorRef owner) => options.Kind switch
     {
         UpstreamKind.McpStdio => StdioServer.Props(options, owner),
+        UpstreamKind.Gateway => Gateway.GatewayConnection.Props(options, owner),
         _ => throw new SarkConfigException(
-            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind.ToConfigName()} are not available in this version; use mcp-stdio."),
+            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind.ToConfigName()} are not available in this version; use mcp-stdio or gateway."),
     };
 
     protected override void PreStart()

@@ -167,8 +167,10 @@ internal static class RegistryContract
         var name = dto.ServerName;
         if (string.IsNullOrEmpty(dto.ServerUrl))
             return ContractResult<ServerInfo>.Fail($"server '{name}': server_url is required");
-        if (!Uri.TryCreate(dto.ServerUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-            return ContractResult<ServerInfo>.Fail($"server '{name}': server_url '{dto.ServerUrl}' is not an absolute http(s) URL");
+        // Informational only (nothing is fetched from it), so any absolute URI will do: a Sark
+        // node lists its stdio servers as stdio://<name>.
+        if (!Uri.TryCreate(dto.ServerUrl, UriKind.Absolute, out var url))
+            return ContractResult<ServerInfo>.Fail($"server '{name}': server_url '{dto.ServerUrl}' is not an absolute URI");
         if (dto.HealthStatus is null)
             return ContractResult<ServerInfo>.Fail($"server '{name}': health_status is required");
         if (dto.ToolsCount is not { } toolsCount)

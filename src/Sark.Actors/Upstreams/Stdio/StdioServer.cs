@@ -33,7 +33,6 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private const string ListTimer = "list";
     private const string PingTimer = "ping";
     private const string FaultTimer = "fault";
-    private static readonly TimeSpan FaultAckTimeout = TimeSpan.FromSeconds(2);
 
     private readonly UpstreamOptions _options;
     private readonly IActorRef _owner;
@@ -175,7 +174,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 // A start that failed in PreStart faulted before the circuit said which attempt it was.
                 _attempt = attempt.ConsecutiveRestarts;
                 break;
-            case ConnectionEvents.FaultAcknowledged or FaultAckTimedOut:
+            case ConnectionEvents.FaultAcknowledged or ConnectionFault.AckTimedOut:
                 // Stopping is how a connection fails: its BackoffSupervisor (OnStop) starts a
                 // fresh one after the backoff. The circuit has logged why.
                 Context.Stop(Self);
@@ -355,17 +354,10 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         Timers.CancelAll();
         FailAll(FaultError());
         _owner.Tell(new ConnectionEvents.Faulted(reason));
-        Timers.StartSingleTimer(FaultTimer, FaultAckTimedOut.Instance, FaultAckTimeout);
+        Timers.StartSingleTimer(FaultTimer, ConnectionFault.AckTimedOut.Instance, ConnectionFault.AckTimeout);
     }
 
-    /// <summary>What callers get once the connection has faulted: the reason and the time until the next try.</summary>
-    private SarkError FaultError()
-    {
-        var retryAfter = CircuitState.UpperDelay(_attempt, _options.Backoff);
-        return new SarkError(SarkErrorCode.UpstreamUnavailable,
-            $"Upstream '{_options.Name}' failed: {_faultReason!.TrimEnd('.')}. Its circuit is open and it reconnects after a backoff; try again in about {Math.Ceiling(retryAfter.TotalSeconds):0}s.",
-            RetryAfter: retryAfter);
-    }
+    private SarkError FaultError() => ConnectionFault.Error(_options, _faultReason!, _attempt);
 
     private static (string, string) QueuedKey(string requestId) => ("queued", requestId);
 
@@ -385,8 +377,4 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         public static readonly PingTimedOut Instance = new();
     }
 
-    private sealed class FaultAckTimedOut : IDeadLetterSuppression
-    {
-        public static readonly FaultAckTimedOut Instance = new();
-    }
 }
