@@ -131,6 +131,8 @@ public sealed class GatewayUpstreamSpecs(ITestOutputHelper output)
         Assert.Equal(3, result.Result.GetProperty("n").GetInt32());
         Assert.False(result.Result.TryGetProperty("status", out _), $"the whole registry body came back, not its result: {result.Result}");
         Assert.Equal(1, registry.RequestsTo("/api/v1/invoke"));
+        // One request id per logical call, and the configured key, on the wire.
+        Assert.Equal(("gw-spec-42", "spec-key-123"), Assert.Single(registry.InvokeHeaders));
         // 3 servers at page size 2: pages of 2 and 1; 6 tools: pages of 2, 2, 2 and an empty one.
         Assert.Equal(2, registry.RequestsTo("/api/v1/servers"));
         Assert.Equal(4, registry.RequestsTo("/api/v1/tools"));

@@ -64,6 +64,11 @@ internal sealed class FaultyRegistry : IAsyncDisposable
     /// <summary>Requests received on <paramref name="path"/> (for example <c>/api/v1/servers</c>).</summary>
     public int RequestsTo(string path) => _requests.TryGetValue(path, out var n) ? n : 0;
 
+    /// <summary>The <c>X-Request-ID</c> and <c>X-API-Key</c> headers of every invoke request received, in order.</summary>
+    public IReadOnlyList<(string? RequestId, string? ApiKey)> InvokeHeaders => [.. _invokeHeaders];
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string? RequestId, string? ApiKey)> _invokeHeaders = new();
+
     /// <summary>Answers the next <paramref name="count"/> requests with <paramref name="status"/> (and <c>Retry-After</c> when given).</summary>
     public void StartStatusStorm(HttpStatusCode status, int count, TimeSpan? retryAfter = null)
     {
@@ -89,6 +94,8 @@ internal sealed class FaultyRegistry : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             _requests.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
+            if (context.Request.Path == "/api/v1/invoke")
+                _invokeHeaders.Enqueue((context.Request.Headers["X-Request-ID"].FirstOrDefault(), context.Request.Headers["X-API-Key"].FirstOrDefault()));
             if (Faults.Latency is { } latency && latency > TimeSpan.Zero)
                 await Task.Delay(latency, context.RequestAborted).ConfigureAwait(false);
             if (TakeOne(ref _resetsLeft))
