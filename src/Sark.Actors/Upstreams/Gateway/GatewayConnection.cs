@@ -194,6 +194,16 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         _faultReason = reason;
         _log.Debug("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
         Timers.Cancel(InitTimer);
+        // Like every connection, a faulted one fails what is in flight at once.
+        var error = ConnectionFault.Error(_options, reason, _attempt);
+        foreach (var call in _inFlight.Values)
+        {
+            call.Cancellation.Cancel();
+            call.Cancellation.Dispose();
+            call.ReplyTo.Tell(new ToolCallFailed(call.RequestId, error));
+        }
+
+        _inFlight.Clear();
         _owner.Tell(new ConnectionEvents.Faulted(reason));
         Timers.StartSingleTimer(FaultTimer, ConnectionFault.AckTimedOut.Instance, ConnectionFault.AckTimeout);
     }
