@@ -6,6 +6,7 @@ using Sark.Actors;
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
 using Sark.Actors.Hosting;
+using Sark.Integration.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Sark.Integration.Tests;
@@ -17,28 +18,13 @@ namespace Sark.Integration.Tests;
 public sealed class ServerEverythingStdioSpecs(ITestOutputHelper output)
     : TestKit(ConfigurationFactory.ParseString("akka.loglevel = INFO"), output: output)
 {
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Sark.Actors.sln")))
-                return dir.FullName;
-        }
-
-        throw new InvalidOperationException("Sark.Actors.sln not found above the test assembly.");
-    }
-
-    private static string EverythingScript { get; } =
-        Path.Combine(RepoRoot(), "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-
     private async Task<ISarkGateway> StartAsync(TimeSpan? callTimeout = null)
     {
-        Assert.True(File.Exists(EverythingScript), $"{EverythingScript} is missing: run 'bash scripts/test.sh', which installs the npm peers.");
         var upstream = new UpstreamOptions
         {
             Name = "everything",
             Kind = UpstreamKind.McpStdio,
-            Command = ["node", EverythingScript, "stdio"],
+            Command = ["node", NodePaths.EverythingScript, "stdio"],
             CallTimeout = callTimeout ?? TimeSpan.FromSeconds(30),
             StopGrace = TimeSpan.FromSeconds(1),
             KillGrace = TimeSpan.FromSeconds(1),

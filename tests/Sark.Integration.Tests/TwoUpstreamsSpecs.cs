@@ -10,24 +10,12 @@ namespace Sark.Integration.Tests;
 /// </summary>
 public sealed class TwoUpstreamsSpecs
 {
-    private static string EverythingScript()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var script = Path.Combine(dir.FullName, "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-            if (File.Exists(Path.Combine(dir.FullName, "Sark.Actors.sln")))
-                return File.Exists(script) ? script : throw new InvalidOperationException($"{script} is missing: run 'bash scripts/test.sh', which installs the npm peers.");
-        }
-
-        throw new InvalidOperationException("Sark.Actors.sln not found above the test assembly.");
-    }
-
     private static string Config() => $$"""
         sark {
           upstream-defaults { init-timeout = 60s, stop-grace = 1s, kill-grace = 2s, required = true }
           upstreams {
             demo { kind = mcp-stdio, command = [{{NodeConfigs.Quote(NodePaths.Dotnet)}}, {{NodeConfigs.Quote(NodePaths.DemoServerDll)}}] }
-            everything { kind = mcp-stdio, command = ["node", {{NodeConfigs.Quote(EverythingScript())}}, "stdio"], call-timeout = 2s }
+            everything { kind = mcp-stdio, command = ["node", {{NodeConfigs.Quote(NodePaths.EverythingScript)}}, "stdio"], call-timeout = 2s }
           }
         }
         """;

@@ -17,6 +17,35 @@ internal static class NodePaths
     public static string Dotnet { get; } =
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
+    /// <summary>
+    /// <c>@modelcontextprotocol/server-everything</c>, installed into <c>tests/peers</c> by the test
+    /// command (<c>npm ci</c>). Fails with a clear message when it is not installed.
+    /// </summary>
+    public static string EverythingScript
+    {
+        get
+        {
+            var script = Path.Combine(RepoRoot, "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+            return File.Exists(script)
+                ? script
+                : throw new InvalidOperationException($"{script} is missing: run 'bash scripts/test.sh', which installs the npm peers.");
+        }
+    }
+
+    /// <summary>The folder that holds <c>Sark.Actors.sln</c>, above the test assembly.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Sark.Actors.sln")))
+                return dir.FullName;
+        }
+
+        throw new InvalidOperationException("Sark.Actors.sln not found above the test assembly.");
+    }
+
     private static string ResolveHostDll()
     {
         var path = Environment.GetEnvironmentVariable("SARK_HOST_DLL");
