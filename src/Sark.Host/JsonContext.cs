@@ -19,6 +19,7 @@ namespace Sark.Host;
 [JsonSerializable(typeof(ToolListResponse))]
 [JsonSerializable(typeof(InvokeResponse))]
 [JsonSerializable(typeof(UpstreamListResponse))]
+[JsonSerializable(typeof(InvalidateResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(LivenessResponse))]

@@ -85,7 +85,16 @@ public static partial class SarkConfigLoader
             }
         }
 
-        return new SarkOptions { Node = node, Upstreams = upstreams.ToImmutable() };
+        var modeText = sark.GetString("routing.mode", "auto");
+        var mode = RouteModes.FromConfigName(modeText)
+            ?? throw new SarkConfigException($"{Root}.routing.mode: '{modeText}' is not a mode; use auto, http-only, sse-only or stdio-only.");
+        var catalog = new CatalogOptions
+        {
+            MaxEntries = ReadInt(sark, "catalog.max-entries", 1, 10_000_000),
+            StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
+        };
+
+        return new SarkOptions { Node = node, Upstreams = upstreams.ToImmutable(), Catalog = catalog, RouteMode = mode };
     }
 
     /// <summary>Validates HOST:PORT and returns it unchanged.</summary>
@@ -138,6 +147,15 @@ public static partial class SarkConfigLoader
             ApiKey = c.GetString("api-key", null) is { Length: > 0 } apiKey ? apiKey : null,
             PageSize = ReadInt(c, "page-size", 1, 1000, key),
             MaxConnections = ReadInt(c, "max-connections", 1, 10_000, key),
+            CacheTtl = ReadDuration(c, "cache-ttl", key),
+            ForwardCallerToken = ReadBool(c, "forward-caller-token", key),
+            HealthInterval = ReadDuration(c, "health-interval", key),
+            ReadRetry = new ReadRetryOptions
+            {
+                Attempts = ReadInt(c, "read-retry.attempts", 1, 10, key),
+                MinBackoff = ReadDuration(c, "read-retry.min-backoff", key),
+                MaxBackoff = ReadDuration(c, "read-retry.max-backoff", key),
+            },
             WorkingDirectory = c.GetString("working-directory", null),
         };
 

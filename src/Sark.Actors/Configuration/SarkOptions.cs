@@ -39,6 +39,12 @@ public sealed record SarkOptions
     public ImmutableDictionary<string, UpstreamOptions> Upstreams { get; init; } =
         ImmutableDictionary<string, UpstreamOptions>.Empty.WithComparers(StringComparer.Ordinal);
 
+    /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
+    public CatalogOptions Catalog { get; init; } = new();
+
+    /// <summary>Which kinds of upstream a call may take when a server is reachable through several (<c>sark.routing.mode</c>).</summary>
+    public RouteMode RouteMode { get; init; } = RouteMode.Auto;
+
     /// <summary>The default facade timeout margin over an upstream's own call timeout.</summary>
     public TimeSpan AskMargin { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -70,6 +76,27 @@ public sealed record NodeOptions
 
     /// <summary>The largest REST request body accepted.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+}
+
+/// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
+public sealed record CatalogOptions
+{
+    /// <summary>Servers held at most, over every upstream; a listing beyond it is cut (and counted).</summary>
+    public int MaxEntries { get; init; } = 100_000;
+
+    /// <summary>After a failed refresh, the stale entry is served this long before another fetch is tried.</summary>
+    public TimeSpan StaleRetry { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Retries of reads (list, get, health) against a remote upstream: one budget per logical call.</summary>
+public sealed record ReadRetryOptions
+{
+    /// <summary>Attempts in all, the first included.</summary>
+    public int Attempts { get; init; } = 3;
+
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>Backoff of an upstream's circuit (DESIGN.md section 4).</summary>
@@ -126,6 +153,18 @@ public sealed record UpstreamOptions
     /// <summary>gateway: connections kept to the registry at most.</summary>
     public int MaxConnections { get; init; } = 50;
 
+    /// <summary>gateway: how long a listing or a server read from the registry is served before it is read again.</summary>
+    public TimeSpan CacheTtl { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>gateway: pass the caller's bearer token on as <c>Authorization: Bearer</c>.</summary>
+    public bool ForwardCallerToken { get; init; }
+
+    /// <summary>gateway: how often the registry's <c>GET /health</c> is read (it feeds readiness).</summary>
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>gateway: retries of reads (list, get, health).</summary>
+    public ReadRetryOptions ReadRetry { get; init; } = new();
+
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(15);
@@ -165,4 +204,63 @@ public sealed record UpstreamOptions
 
     public static readonly ImmutableArray<string> DefaultEnvAllowlist =
         ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT", "SYSTEMROOT"];
+}
+
+/// <summary>
+/// Which kinds of upstream a call may take when its server is reachable through several
+/// (DESIGN.md section 5, the original's AUTO/HTTP_ONLY/SSE_ONLY/STDIO_ONLY made real).
+/// </summary>
+public enum RouteMode
+{
+    /// <summary>Any kind; a closed local route first: stdio, then mcp-http, then gateway.</summary>
+    Auto,
+
+    /// <summary>Only <c>gateway</c> upstreams (a registry's REST API).</summary>
+    HttpOnly,
+
+    /// <summary>Only <c>mcp-http</c> upstreams (remote MCP servers).</summary>
+    SseOnly,
+
+    /// <summary>Only <c>mcp-stdio</c> upstreams (local processes).</summary>
+    StdioOnly,
+}
+
+/// <summary>The configuration spelling of <see cref="RouteMode"/>, and which kinds each mode admits.</summary>
+public static class RouteModes
+{
+    public static string ToConfigName(this RouteMode mode) => mode switch
+    {
+        RouteMode.Auto => "auto",
+        RouteMode.HttpOnly => "http-only",
+        RouteMode.SseOnly => "sse-only",
+        RouteMode.StdioOnly => "stdio-only",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
+    };
+
+    public static RouteMode? FromConfigName(string? name) => name switch
+    {
+        "auto" => RouteMode.Auto,
+        "http-only" => RouteMode.HttpOnly,
+        "sse-only" => RouteMode.SseOnly,
+        "stdio-only" => RouteMode.StdioOnly,
+        _ => null,
+    };
+
+    /// <summary>Whether a call in this mode may take an upstream of this kind.</summary>
+    public static bool Admits(this RouteMode mode, UpstreamKind kind) => mode switch
+    {
+        RouteMode.Auto => true,
+        RouteMode.HttpOnly => kind == UpstreamKind.Gateway,
+        RouteMode.SseOnly => kind == UpstreamKind.McpHttp,
+        RouteMode.StdioOnly => kind == UpstreamKind.McpStdio,
+        _ => false,
+    };
+
+    /// <summary>The order AUTO tries kinds in: local first.</summary>
+    public static int Preference(this UpstreamKind kind) => kind switch
+    {
+        UpstreamKind.McpStdio => 0,
+        UpstreamKind.McpHttp => 1,
+        _ => 2,
+    };
 }

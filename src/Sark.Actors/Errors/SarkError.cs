@@ -20,6 +20,12 @@ public sealed record SarkError(
     int? JsonRpcCode = null,
     JsonElement? Data = null)
 {
+    /// <summary>
+    /// The call provably never reached the upstream (the circuit refused it, or the connection
+    /// could not be made), so another route may take it without risk of running it twice.
+    /// </summary>
+    public bool NotSent { get; init; }
+
     public SarkException ToException(string? requestId) => Code switch
     {
         SarkErrorCode.NotFound => new SarkNotFoundException(Message, requestId),

@@ -10,6 +10,12 @@ public sealed record InvokeOptions
 
     /// <summary>Overrides the upstream's <c>call-timeout</c>.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Overrides the node's <c>sark.routing.mode</c> for this call: which kinds of upstream may take it.</summary>
+    public Configuration.RouteMode? Route { get; init; }
+
+    /// <summary>Who makes the call; <see cref="Caller.Local"/> when absent.</summary>
+    public Caller? Caller { get; init; }
 }
 
 /// <summary>
@@ -35,6 +41,13 @@ public interface ISarkGateway
     Task<ToolCallResult> InvokeToolAsync(
         string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Every upstream: its state, breaker state, restart count and last error.</summary>
+    /// <summary>Every upstream: its state, breaker state, restart count, last error, and for gateway upstreams paging and cache figures.</summary>
     Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Expires a server's catalog entry (or every entry when <paramref name="server"/> is null), so
+    /// that the next lookup reads it from its upstream again. Returns how many entries were
+    /// expired. Servers that an mcp-* upstream pushes are always current and are not counted.
+    /// </summary>
+    Task<int> InvalidateAsync(string? server = null, CancellationToken cancellationToken = default);
 }

@@ -46,7 +46,32 @@ public sealed record UpstreamStatus(
     DateTimeOffset? ConnectedSince,
     int? ProcessId,
     TimeSpan? RetryAfter,
-    int ToolCount);
+    int ToolCount)
+{
+    /// <summary>gateway: what the last discovery walk took.</summary>
+    public PagingStats? Paging { get; init; }
+
+    /// <summary>gateway: the catalog's cache of this upstream's servers (filled in by the facade).</summary>
+    public CacheStats? Cache { get; init; }
+
+    /// <summary>gateway: the registry's own <c>GET /health</c>, last read (<c>healthy</c>, <c>unhealthy</c>), or null before the first.</summary>
+    public string? RegistryHealth { get; init; }
+}
+
+/// <summary>What a gateway upstream's last discovery walk took.</summary>
+/// <param name="Pages">Pages read (servers and tools).</param>
+/// <param name="Retries">Attempts beyond one per page (the read's retry budget spent).</param>
+public sealed record PagingStats(int Pages, int Servers, int Tools, int Retries, TimeSpan Duration);
+
+/// <summary>The catalog's cache of one upstream's servers.</summary>
+/// <param name="Entries">Servers held.</param>
+/// <param name="Hits">Lookups answered from fresh entries.</param>
+/// <param name="Misses">Lookups that needed a fetch (however many shared one).</param>
+/// <param name="Fetches">Reads of the upstream the catalog made (listings and single servers).</param>
+/// <param name="FetchFailures">Fetches that failed (stale entries were served meanwhile).</param>
+/// <param name="ExpiresAt">When the listing is next read; null for upstreams that push their tools (mcp-*).</param>
+public sealed record CacheStats(
+    int Entries, long Hits, long Misses, long Fetches, long FetchFailures, DateTimeOffset? LastFetchAt, DateTimeOffset? ExpiresAt, TimeSpan? Ttl);
 
 /// <summary>
 /// An MCP server as a caller sees it. Field names follow the gateway REST contract

@@ -18,55 +18,111 @@ namespace Sark.Actors;
 /// </summary>
 internal sealed class SarkGateway : ISarkGateway
 {
-    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The bound of a catalog or status query; a catalog miss that fetches may take a read's retries.</summary>
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SarkOptions _options;
     private readonly Task<SarkRoot.Children> _children;
     private readonly CircuitBoard _board;
-    private readonly ServerRoutes _routes;
+    private readonly CatalogView _view;
     private readonly ITimeProvider _clock;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, ServerRoutes routes, ITimeProvider clock)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock)
     {
         _options = options;
         _children = children;
         _board = board;
-        _routes = routes;
+        _view = view;
         _clock = clock;
     }
 
     public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
     {
-        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
-        var reply = await QueryAsync<CatalogQueries.ServerList>(catalog, CatalogQueries.ListServers.Instance, "catalog", cancellationToken).ConfigureAwait(false);
-        return reply.Servers;
+        var snapshot = _view.Current;
+        if (snapshot.ListingsFreshUntil > _clock.Now)
+        {
+            HitAll();
+            return snapshot.Servers;
+        }
+
+        var reply = await CatalogAsync(CatalogQueries.ListServers.Instance, cancellationToken).ConfigureAwait(false);
+        return ((CatalogQueries.ServerList)reply).Servers;
     }
 
     public async Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default)
     {
         RequireName(server, nameof(server));
-        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
-        var reply = await QueryAsync<object>(catalog, new CatalogQueries.GetServer(server), "catalog", cancellationToken).ConfigureAwait(false);
+        var snapshot = _view.Current;
+        var now = _clock.Now;
+        if (snapshot.ByName.TryGetValue(server, out var view) && view.FreshUntil > now)
+        {
+            _view.Counters[view.Routes[0].Upstream].Hit();
+            return view.Server;
+        }
+
+        if (view is null && snapshot.ListingsFreshUntil > now)
+        {
+            HitAll();
+            throw UnknownServer(server);
+        }
+
+        var reply = await CatalogAsync(new CatalogQueries.GetServer(server), cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ServerFound found ? found.Server : throw UnknownServer(server);
     }
 
     public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, CancellationToken cancellationToken = default)
     {
-        if (server is not null)
+        var snapshot = _view.Current;
+        var now = _clock.Now;
+        if (server is null)
+        {
+            if (snapshot.ListingsFreshUntil > now)
+            {
+                HitAll();
+                return snapshot.Tools;
+            }
+        }
+        else
+        {
             RequireName(server, nameof(server));
-        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
-        var reply = await QueryAsync<object>(catalog, new CatalogQueries.ListTools(server), "catalog", cancellationToken).ConfigureAwait(false);
+            if (snapshot.ByName.TryGetValue(server, out var view) && view.FreshUntil > now)
+            {
+                _view.Counters[view.Routes[0].Upstream].Hit();
+                return view.Tools;
+            }
+
+            if (view is null && snapshot.ListingsFreshUntil > now)
+            {
+                HitAll();
+                throw UnknownServer(server);
+            }
+        }
+
+        var reply = await CatalogAsync(new CatalogQueries.ListTools(server), cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ToolList list ? list.Tools : throw UnknownServer(server!);
     }
 
     public async Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default)
     {
-        var upstreams = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Upstreams;
-        var reply = await QueryAsync<UpstreamList>(upstreams, ListUpstreams.Instance, "upstream manager", cancellationToken).ConfigureAwait(false);
-        return reply.Upstreams;
+        var children = await ChildrenAsync(cancellationToken).ConfigureAwait(false);
+        var reply = await QueryAsync<UpstreamList>(children.Upstreams, ListUpstreams.Instance, "upstream manager", cancellationToken).ConfigureAwait(false);
+        var cache = await QueryAsync<CatalogCommands.CacheStatsReply>(children.Catalog, CatalogCommands.GetCacheStats.Instance, "catalog", cancellationToken).ConfigureAwait(false);
+        var statuses = new List<UpstreamStatus>(reply.Upstreams.Length);
+        foreach (var status in reply.Upstreams)
+            statuses.Add(cache.Upstreams.TryGetValue(status.Name, out var stats) ? status with { Cache = stats } : status);
+        return statuses;
+    }
+
+    public async Task<int> InvalidateAsync(string? server = null, CancellationToken cancellationToken = default)
+    {
+        if (server is not null)
+            RequireName(server, nameof(server));
+        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
+        var reply = await QueryAsync<CatalogCommands.Invalidated>(catalog, new CatalogCommands.Invalidate(server), "catalog", cancellationToken).ConfigureAwait(false);
+        return reply.Entries;
     }
 
     public async Task<ToolCallResult> InvokeToolAsync(
@@ -77,11 +133,11 @@ internal sealed class SarkGateway : ISarkGateway
         RequireName(tool, nameof(tool), requestId);
         if (arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) } a)
             throw new SarkInvalidRequestException($"The arguments of a tool call must be a JSON object, not {a.ValueKind}.", requestId);
-        if (!_routes.TryResolve(server, out var upstreamName) || !_options.Upstreams.TryGetValue(upstreamName, out var upstream))
+        if (!_view.TryResolve(server, out var routes))
             throw new SarkNotFoundException($"Server '{server}' is not known to this node. List the servers to see which are.", requestId);
+        var mode = options?.Route ?? _options.RouteMode;
 
         var start = Stopwatch.GetTimestamp();
-        var timeout = options?.Timeout ?? upstream.CallTimeout;
         var upstreams = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Upstreams;
         // Counted before the drain check, so that a drain never misses a call that got past it.
         Interlocked.Increment(ref _inFlight);
@@ -98,41 +154,62 @@ internal sealed class SarkGateway : ISarkGateway
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
             }
 
-            if (_board.TryGetOpen(upstreamName, out var open))
+            SarkError? refusal = null;
+            var admitted = 0;
+            foreach (var route in routes)
             {
-                // Refused here, as the circuit would refuse it, without a message to the tree.
-                outcome = SarkErrorCode.UpstreamUnavailable.ToWire();
-                var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
-                throw new UpstreamUnavailableException(CircuitBoard.RefusalMessage(upstreamName, open.Reason, retryAfter), retryAfter, requestId);
+                if (!mode.Admits(route.Kind) || !_options.Upstreams.TryGetValue(route.Upstream, out var upstream))
+                    continue;
+                admitted++;
+                if (_board.TryGetOpen(route.Upstream, out var open))
+                {
+                    // Refused here, as the circuit would refuse it, without a message to the tree.
+                    var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
+                    refusal = Earliest(refusal, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                        CircuitBoard.RefusalMessage(route.Upstream, open.Reason, retryAfter), RetryAfter: retryAfter) { NotSent = true });
+                    continue;
+                }
+
+                var call = new CallTool(requestId, route.Upstream, tool, arguments, options?.Timeout ?? upstream.CallTimeout)
+                {
+                    Server = server,
+                    TraceParent = activity?.Id,
+                    BearerToken = options?.Caller?.BearerToken,
+                };
+                activity?.SetTag("sark.upstream", route.Upstream);
+                var reply = await CallAsync(upstreams, call, cancellationToken).ConfigureAwait(false);
+                switch (reply)
+                {
+                    case ToolCallCompleted completed:
+                        outcome = completed.IsError ? "tool_error" : "ok";
+                        return new ToolCallResult(requestId, server, tool, completed.Result, completed.IsError, Stopwatch.GetElapsedTime(start));
+                    case ToolCallFailed { Error.NotSent: true } failed:
+                        // Nothing reached the upstream: the next route may take it.
+                        refusal = Earliest(refusal, failed.Error);
+                        continue;
+                    case ToolCallFailed failed:
+                        outcome = failed.Error.Code.ToWire();
+                        throw failed.Error.ToException(requestId);
+                    default:
+                        throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to a tool call.");
+                }
             }
 
-            using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.Register(() => upstreams.Tell(new CancelCall(requestId, upstreamName)))
-                : default;
-            object reply;
-            try
+            if (refusal is not null)
             {
-                reply = await upstreams.Ask<object>(new CallTool(requestId, upstreamName, tool, arguments, timeout) { Server = server }, timeout + _options.AskMargin, cancellationToken)
-                    .ConfigureAwait(false);
-            }
-            catch (AskTimeoutException)
-            {
-                outcome = SarkErrorCode.UpstreamTimeout.ToWire();
-                upstreams.Tell(new CancelCall(requestId, upstreamName));
-                throw new UpstreamTimeoutException($"Upstream '{server}' did not answer '{tool}' within {timeout.TotalSeconds:0.###}s.", requestId);
+                outcome = refusal.Code.ToWire();
+                throw refusal.ToException(requestId);
             }
 
-            switch (reply)
-            {
-                case ToolCallCompleted completed:
-                    outcome = completed.IsError ? "tool_error" : "ok";
-                    return new ToolCallResult(requestId, server, tool, completed.Result, completed.IsError, Stopwatch.GetElapsedTime(start));
-                case ToolCallFailed failed:
-                    outcome = failed.Error.Code.ToWire();
-                    throw failed.Error.ToException(requestId);
-                default:
-                    throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to a tool call.");
-            }
+            outcome = SarkErrorCode.NotFound.ToWire();
+            throw new SarkNotFoundException(admitted == 0
+                ? $"Server '{server}' has no route that routing mode {mode.ToConfigName()} allows; it is reachable through {string.Join(", ", routes.Select(r => $"{r.Upstream} ({r.Kind.ToConfigName()})"))}."
+                : $"Server '{server}' is not known to this node. List the servers to see which are.", requestId);
+        }
+        catch (UpstreamTimeoutException)
+        {
+            outcome = SarkErrorCode.UpstreamTimeout.ToWire();
+            throw;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -151,6 +228,45 @@ internal sealed class SarkGateway : ISarkGateway
         }
     }
 
+    /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>
+    private async Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.Register(static state =>
+            {
+                var (actor, cancel) = ((IActorRef, CancelCall))state!;
+                actor.Tell(cancel);
+            }, (upstreams, new CancelCall(call.RequestId, call.Upstream)))
+            : default;
+        try
+        {
+            return await upstreams.Ask<object>(call, call.Timeout!.Value + _options.AskMargin, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            upstreams.Tell(new CancelCall(call.RequestId, call.Upstream));
+            throw new UpstreamTimeoutException($"Upstream '{call.Server}' did not answer '{call.Tool}' within {call.Timeout!.Value.TotalSeconds:0.###}s.", call.RequestId);
+        }
+    }
+
+    /// <summary>Of two refusals, the one whose retry comes first (the caller should try again then).</summary>
+    private static SarkError Earliest(SarkError? current, SarkError next) =>
+        current is null || (next.RetryAfter ?? TimeSpan.Zero) < (current.RetryAfter ?? TimeSpan.Zero) ? next : current;
+
+    private void HitAll()
+    {
+        foreach (var counters in _view.AllCounters)
+            counters.Hit();
+    }
+
+    /// <summary>A catalog miss: the catalog fetches what expired (once, however many wait) and answers.</summary>
+    private async Task<object> CatalogAsync(object query, CancellationToken cancellationToken)
+    {
+        var catalog = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Catalog;
+        var reply = await QueryAsync<object>(catalog, query, "catalog", cancellationToken).ConfigureAwait(false);
+        return reply is CatalogQueries.Unavailable unavailable ? throw unavailable.Error.ToException(null) : reply;
+    }
+
     /// <summary>Stops taking calls and waits up to <paramref name="timeout"/> for those in flight.</summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
@@ -163,7 +279,7 @@ internal sealed class SarkGateway : ISarkGateway
     internal int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
-    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _routes, _clock);
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock);
 
     /// <summary>The tree's children; bounded, so a tree that never started is an error, not a hang.</summary>
     private Task<SarkRoot.Children> ChildrenAsync(CancellationToken cancellationToken)

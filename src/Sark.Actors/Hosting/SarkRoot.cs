@@ -16,10 +16,11 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, ServerRoutes routes)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view)
     {
-        var catalog = Context.ActorOf(CatalogActor.Props(routes), "catalog");
+        var catalog = Context.ActorOf(CatalogActor.Props(options, view), "catalog");
         var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board), "upstreams");
+        catalog.Tell(new CatalogCommands.UseUpstreams(upstreams));
         var registry = ActorRegistry.For(Context.System);
         registry.Register<CatalogActor>(catalog, overwrite: true);
         registry.Register<UpstreamManager>(upstreams, overwrite: true);
@@ -30,8 +31,8 @@ internal sealed class SarkRoot : UntypedActor
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, ServerRoutes routes) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, routes));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -45,8 +46,8 @@ internal static class SarkRuntime
     {
         var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
         var board = new CircuitBoard();
-        var routes = new ServerRoutes(options);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, routes), "sark");
-        return (root, new SarkGateway(options, children.Task, board, routes, system.Scheduler));
+        var view = new CatalogView(options);
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view), "sark");
+        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler));
     }
 }

@@ -38,6 +38,15 @@ public static class SarkTelemetry
     public static readonly Histogram<double> FacadeCallDuration =
         Meter.CreateHistogram<double>("sark.call.duration", "s", "Duration of tool calls through the facade, by server and outcome.");
 
+    public static readonly Counter<long> CatalogLookups =
+        Meter.CreateCounter<long>("sark.catalog.lookups", "{lookup}", "Catalog lookups by upstream and result (hit: served fresh; miss: needed a fetch).");
+
+    public static readonly Counter<long> CatalogFetches =
+        Meter.CreateCounter<long>("sark.catalog.fetches", "{fetch}", "Reads of an upstream the catalog made to refresh expired entries, by upstream and outcome.");
+
+    public static readonly Counter<long> CatalogTruncated =
+        Meter.CreateCounter<long>("sark.catalog.truncated", "{server}", "Servers left out of the catalog because max-entries was reached, by upstream.");
+
     public static void RecordRequest(string upstream, string operation, string outcome, long startTimestamp)
     {
         var tags = new TagList

@@ -73,7 +73,17 @@ internal sealed record CircuitState(
         return TimeSpan.FromTicks((long)(capped * (1 + backoff.RandomFactor)));
     }
 
+    /// <summary>gateway: the last discovery walk's figures.</summary>
+    public PagingStats? Paging { get; init; }
+
+    /// <summary>gateway: the registry's own health, last read.</summary>
+    public string? RegistryHealth { get; init; }
+
     public UpstreamStatus ToStatus(DateTimeOffset now) => new(
         Name, Kind, State, Breaker, RestartCount, ConsecutiveRestarts, LastError, LastErrorAt, ConnectedSince,
-        ProcessId, Breaker == BreakerState.Open ? RetryAfter(now) : null, ToolCount);
+        ProcessId, Breaker == BreakerState.Open ? RetryAfter(now) : null, ToolCount)
+    {
+        Paging = Paging,
+        RegistryHealth = RegistryHealth,
+    };
 }

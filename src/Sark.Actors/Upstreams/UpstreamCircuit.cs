@@ -93,14 +93,25 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
             case CallTool call when _state.Breaker != BreakerState.Open:
                 if (_early.Count >= _options.MaxPendingWhileConnecting)
                     Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
-                        $"Upstream '{_options.Name}' is still starting and its queue is full. Try again shortly.")));
+                        $"Upstream '{_options.Name}' is still starting and its queue is full. Try again shortly.") { NotSent = true }));
                 else
                     _early.Add((call, Sender));
                 break;
             case CallTool call:
                 var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(
-                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter)));
+                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter) { NotSent = true }));
+                break;
+            case RefreshCatalog refresh when _connection is not null:
+                _connection.Forward(refresh);
+                break;
+            case RefreshCatalog refresh:
+                var wait = _state.RetryAfter(Context.System.Scheduler.Now);
+                Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, new SarkError(
+                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, wait), RetryAfter: wait) { NotSent = true }));
+                break;
+            case ConnectionEvents.RegistryChecked check:
+                Apply(_state with { RegistryHealth = check.Health ?? _state.RegistryHealth, Paging = check.Paging ?? _state.Paging });
                 break;
             case CancelCall cancel when _connection is not null:
                 _connection.Forward(cancel);
@@ -119,7 +130,7 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 break;
             case ConnectionEvents.Ready ready:
                 Timers.StartSingleTimer(StableTimer, Stable.Instance, _options.Backoff.ResetAfter);
-                Apply(_state.Ready(Context.System.Scheduler.Now, ready.ToolCount));
+                Apply(_state.Ready(Context.System.Scheduler.Now, ready.ToolCount) with { Paging = ready.Paging ?? _state.Paging });
                 _catalog.Tell(new CatalogCommands.UpsertServers(_options.Name, ready.Servers));
                 break;
             case ConnectionEvents.ToolsChanged changed:

@@ -24,6 +24,24 @@ public static class UpstreamCommands
     {
         /// <summary>The server the tool belongs to: the upstream's only server unless it exposes many.</summary>
         public string Server { get; init; } = Upstream;
+
+        /// <summary>The W3C <c>traceparent</c> of the facade's activity, passed on to HTTP upstreams.</summary>
+        public string? TraceParent { get; init; }
+
+        /// <summary>The caller's bearer token, passed on only by an upstream with <c>forward-caller-token = true</c>.</summary>
+        public string? BearerToken { get; init; }
+
+        /// <inheritdoc />
+        public override string ToString() => $"CallTool {{ RequestId = {RequestId}, Upstream = {Upstream}, Server = {Server}, Tool = {Tool} }}";
+    }
+
+    /// <summary>
+    /// The catalog asks an upstream to read a part of its listing again. Answered (to the catalog)
+    /// with <see cref="Catalog.CatalogCommands.Refreshed"/> or <see cref="Catalog.CatalogCommands.RefreshFailed"/>.
+    /// </summary>
+    public sealed record RefreshCatalog(Catalog.RefreshKey Key) : IUpstreamMessage
+    {
+        public string Upstream => Key.Upstream;
     }
 
     /// <summary>The caller gave up on a call: cancel it upstream. No reply.</summary>
@@ -61,12 +79,18 @@ internal static class ConnectionEvents
     public sealed record Ready(IActorRef Connection, ImmutableArray<Catalog.CatalogEntry> Servers)
         : INoSerializationVerificationNeeded
     {
+        /// <summary>gateway: what the discovery walk took.</summary>
+        public PagingStats? Paging { get; init; }
+
         /// <summary>The one server of an <c>mcp-*</c> upstream.</summary>
         public static Ready Single(IActorRef connection, ServerInfo server, ImmutableArray<ToolInfo> tools) =>
             new(connection, [new Catalog.CatalogEntry(server, tools)]);
 
         public int ToolCount => Servers.Sum(s => s.Tools.Length);
     }
+
+    /// <summary>gateway: the registry's <c>GET /health</c> changed (or a listing was read again, with its paging figures).</summary>
+    public sealed record RegistryChecked(string? Health, PagingStats? Paging) : INoSerializationVerificationNeeded;
 
     /// <summary>A server's tool list changed (list_changed) and was read again.</summary>
     public sealed record ToolsChanged(string Server, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;

@@ -36,12 +36,29 @@ internal sealed record UpstreamStatusResponse(
     DateTimeOffset? ConnectedSince,
     int? ProcessId,
     long? RetryAfterMs,
-    int ToolCount)
+    int ToolCount,
+    string? RegistryHealth,
+    PagingResponse? Paging,
+    CacheResponse? Cache)
 {
     public static UpstreamStatusResponse From(UpstreamStatus s) => new(
         s.Name, s.Kind.ToConfigName(), s.State, s.Breaker, s.RestartCount, s.ConsecutiveRestarts, s.LastError, s.LastErrorAt,
-        s.ConnectedSince, s.ProcessId, s.RetryAfter is { } retry ? (long)Math.Ceiling(retry.TotalMilliseconds) : null, s.ToolCount);
+        s.ConnectedSince, s.ProcessId, s.RetryAfter is { } retry ? (long)Math.Ceiling(retry.TotalMilliseconds) : null, s.ToolCount,
+        s.RegistryHealth,
+        s.Paging is { } p ? new PagingResponse(p.Pages, p.Servers, p.Tools, p.Retries, Math.Round(p.Duration.TotalMilliseconds, 1)) : null,
+        s.Cache is { } c ? new CacheResponse(c.Entries, c.Hits, c.Misses, c.Hits + c.Misses == 0 ? null : Math.Round((double)c.Hits / (c.Hits + c.Misses), 4),
+            c.Fetches, c.FetchFailures, c.LastFetchAt, c.ExpiresAt is { } e && e != DateTimeOffset.MaxValue ? e : null, c.Ttl is { } t ? (long)t.TotalSeconds : null) : null);
 }
+
+/// <summary>A gateway upstream's last discovery walk.</summary>
+internal sealed record PagingResponse(int Pages, int Servers, int Tools, int Retries, double DurationMs);
+
+/// <summary>The catalog's cache of one upstream.</summary>
+internal sealed record CacheResponse(
+    int Entries, long Hits, long Misses, double? HitRate, long Fetches, long FetchFailures, DateTimeOffset? LastFetchAt, DateTimeOffset? ExpiresAt, long? TtlSeconds);
+
+/// <summary><c>POST /api/v1/catalog/invalidate</c>: how many entries will be read again.</summary>
+internal sealed record InvalidateResponse(int Invalidated);
 
 /// <summary>The body of every failure: <c>{"error":{"code","message","request_id"}}</c>.</summary>
 internal sealed record ErrorResponse(ErrorDetail Error);

@@ -1,10 +1,14 @@
 using System.Text.Json;
+using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
 
 namespace Sark.Host.Api;
 
-/// <summary>The body of <c>POST /api/v1/invoke</c>: <c>{"server": str, "tool": str, "parameters": object?}</c>.</summary>
-internal sealed record InvokeRequest(string Server, string Tool, JsonElement? Parameters)
+/// <summary>
+/// The body of <c>POST /api/v1/invoke</c>: <c>{"server": str, "tool": str, "parameters": object?, "route": str?}</c>;
+/// <c>route</c> is a routing mode (auto, http-only, sse-only, stdio-only) for this call.
+/// </summary>
+internal sealed record InvokeRequest(string Server, string Tool, JsonElement? Parameters, RouteMode? Route = null)
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
@@ -47,7 +51,15 @@ internal sealed record InvokeRequest(string Server, string Tool, JsonElement? Pa
                 parameters = p.Clone();
             }
 
-            return new InvokeRequest(server, tool, parameters);
+            RouteMode? route = null;
+            if (root.TryGetProperty("route", out var r) && r.ValueKind != JsonValueKind.Null)
+            {
+                route = r.ValueKind == JsonValueKind.String ? RouteModes.FromConfigName(r.GetString()) : null;
+                if (route is null)
+                    throw new SarkInvalidRequestException("Field 'route' must be one of auto, http-only, sse-only, stdio-only.", requestId);
+            }
+
+            return new InvokeRequest(server, tool, parameters, route);
         }
     }
 

@@ -18,6 +18,7 @@ internal static class RestApi
         api.MapGet("/tools", ListToolsAsync);
         api.MapPost("/invoke", InvokeAsync);
         api.MapGet("/upstreams", ListUpstreamsAsync);
+        api.MapPost("/catalog/invalidate", InvalidateAsync);
         return endpoints;
     }
 
@@ -50,8 +51,16 @@ internal static class RestApi
         var request = await InvokeRequest.ReadAsync(context.Request, options.Node.MaxRequestBodyBytes, requestId, context.RequestAborted)
             .ConfigureAwait(false);
         var result = await gateway.InvokeToolAsync(
-            request.Server, request.Tool, request.Parameters, new InvokeOptions { RequestId = requestId }, context.RequestAborted).ConfigureAwait(false);
+            request.Server, request.Tool, request.Parameters, new InvokeOptions { RequestId = requestId, Route = request.Route }, context.RequestAborted).ConfigureAwait(false);
         return Results.Json(new InvokeResponse("success", result.Result, result.RequestId), NodeJsonContext.Default.InvokeResponse);
+    }
+
+    /// <summary><c>POST /api/v1/catalog/invalidate[?server=NAME]</c>: the next lookup reads the server (or everything) again.</summary>
+    private static async Task<IResult> InvalidateAsync(HttpContext context, [FromServices] ISarkGateway gateway)
+    {
+        var server = context.Request.Query["server"].ToString();
+        var count = await gateway.InvalidateAsync(server.Length == 0 ? null : server, context.RequestAborted).ConfigureAwait(false);
+        return Results.Json(new InvalidateResponse(count), NodeJsonContext.Default.InvalidateResponse);
     }
 
     private static async Task<IResult> ListUpstreamsAsync(HttpContext context, [FromServices] ISarkGateway gateway)

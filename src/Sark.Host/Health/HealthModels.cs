@@ -16,9 +16,12 @@ internal sealed record ReadinessResponse(string Status, IReadOnlyDictionary<stri
 /// One upstream in the readiness detail. <see cref="State"/> and <see cref="Breaker"/> are null
 /// while the upstream has not reported yet.
 /// </summary>
-internal sealed record UpstreamReadiness(UpstreamState? State, BreakerState? Breaker, bool Required, string? LastError)
+internal sealed record UpstreamReadiness(UpstreamState? State, BreakerState? Breaker, bool Required, string? LastError, string? RegistryHealth = null)
 {
-    /// <summary>A required upstream counts towards readiness only when its circuit is closed and it serves calls.</summary>
+    /// <summary>
+    /// A required upstream counts towards readiness only when its circuit is closed and it serves
+    /// calls, and, for a gateway upstream, when its registry's own <c>GET /health</c> says healthy.
+    /// </summary>
     [JsonIgnore]
-    public bool Ready => State == UpstreamState.Ready && Breaker == BreakerState.Closed;
+    public bool Ready => State == UpstreamState.Ready && Breaker == BreakerState.Closed && RegistryHealth != "unhealthy";
 }

@@ -6,7 +6,8 @@ namespace Sark.Host.Health;
 
 /// <summary>
 /// Decides readiness: the actor system runs, and every upstream with <c>required = true</c> has
-/// a closed circuit and is ready. Upstreams that are not required are listed but never block.
+/// a closed circuit and is ready (a gateway upstream's registry must also answer its own
+/// <c>GET /health</c> as healthy). Upstreams that are not required are listed but never block.
 /// </summary>
 internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, ActorSystem system, ILogger<Readiness> logger)
 {
@@ -52,7 +53,7 @@ internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, Actor
         foreach (var (name, upstream) in _options.Upstreams)
         {
             var entry = byName.TryGetValue(name, out var s)
-                ? new UpstreamReadiness(s.State, s.Breaker, upstream.Required, s.LastError)
+                ? new UpstreamReadiness(s.State, s.Breaker, upstream.Required, s.LastError, s.RegistryHealth)
                 : new UpstreamReadiness(null, null, upstream.Required, failure ?? "The upstream has not reported its state yet.");
             upstreams[name] = entry;
             ready &= !upstream.Required || entry.Ready;

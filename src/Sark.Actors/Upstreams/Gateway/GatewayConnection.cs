@@ -19,11 +19,12 @@ namespace Sark.Actors.Upstreams.Gateway;
 /// <code>
 /// PreStart ▶ discovering: every page of servers and tools            [calls refused: not ready]
 ///   └▶ ready: invoke ⇄ results (each a task with its own timeout, cancellable)
+///            catalog refreshes (a listing or one server) and GET /health every health-interval
 /// discovery failed | init-timeout | failure threshold (5xx, timeouts, unreachable) ──▶ Faulting
 /// Faulting: every call answered upstream_unavailable; circuit's ack (or 2 s) ──▶ stop
 /// </code>
 /// </summary>
-internal sealed class GatewayConnection : UntypedActor, IWithTimers
+internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
 {
     private const string InitTimer = "init";
     private const string FaultTimer = "fault";
@@ -57,8 +58,8 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
     {
         _owner.Tell(new ConnectionEvents.Started(Self, null));
         Timers.StartSingleTimer(InitTimer, DiscoveryTimedOut.Instance, _options.InitTimeout);
-        _client.DiscoverAsync(_stopping.Token).PipeTo(Self,
-            success: entries => new Discovered(entries),
+        _client.DiscoverAsync(new CallHeaders(ReadId("discover")), _stopping.Token).PipeTo(Self,
+            success: discovery => new Discovered(discovery),
             failure: ex => new DiscoveryFailed(ex is RegistryException ? ex.Message : $"discovery failed: {ex.Message}"));
     }
 
@@ -71,6 +72,7 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         foreach (var call in _inFlight.Values)
             call.ReplyTo.Tell(new ToolCallFailed(call.RequestId, error));
         _inFlight.Clear();
+        FailRefreshes(error);
         _client.Dispose();
         _stopping.Dispose();
     }
@@ -80,7 +82,10 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         switch (message)
         {
             case CallTool call when _faultReason is not null:
-                Sender.Tell(new ToolCallFailed(call.RequestId, ConnectionFault.Error(_options, _faultReason, _attempt)));
+                Sender.Tell(new ToolCallFailed(call.RequestId, ConnectionFault.Error(_options, _faultReason, _attempt) with { NotSent = true }));
+                break;
+            case RefreshCatalog refresh when _faultReason is not null:
+                Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, ConnectionFault.Error(_options, _faultReason, _attempt) with { NotSent = true }));
                 break;
             case ConnectionEvents.FaultAcknowledged or ConnectionFault.AckTimedOut:
                 Context.Stop(Self);
@@ -91,6 +96,12 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
             case InvokeDone done:
                 OnInvokeDone(done);
                 break;
+            case RefreshDone done:
+                OnRefreshDone(done);
+                break;
+            case HealthDone done:
+                OnHealthDone(done);
+                break;
             case var _ when _faultReason is not null:
                 break;
             case CallTool call when _ready:
@@ -98,7 +109,17 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
                 break;
             case CallTool call:
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
-                    $"Upstream '{_options.Name}' is still reading its registry's servers. Try again shortly.")));
+                    $"Upstream '{_options.Name}' is still reading its registry's servers. Try again shortly.") { NotSent = true }));
+                break;
+            case RefreshCatalog refresh when _ready:
+                StartRefresh(refresh.Key, Sender);
+                break;
+            case RefreshCatalog refresh:
+                // Discovery is under way: its result answers this refresh too.
+                _awaitingDiscovery.Add((refresh.Key, Sender));
+                break;
+            case HealthTick:
+                StartHealthCheck();
                 break;
             case CancelCall cancel when _inFlight.TryGetValue(cancel.RequestId, out var call):
                 call.Cancellation.Cancel();
@@ -106,7 +127,7 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
             case CancelCall:
                 break;
             case Discovered discovered:
-                OnDiscovered(discovered.Servers);
+                OnDiscovered(discovered.Discovery);
                 break;
             case DiscoveryFailed failed:
                 Fault(failed.Reason);
@@ -120,14 +141,18 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         }
     }
 
-    private void OnDiscovered(ImmutableArray<CatalogEntry> servers)
+    private void OnDiscovered(Discovery discovery)
     {
         Timers.Cancel(InitTimer);
         _ready = true;
+        var servers = discovery.Entries;
         _servers = servers.Select(s => s.Server.ServerName).ToImmutableHashSet(StringComparer.Ordinal);
-        _owner.Tell(new ConnectionEvents.Ready(Self, servers));
-        _log.Info("Upstream {Upstream} ready: {Servers} servers, {Tools} tools from {Url}",
-            _options.Name, servers.Length, servers.Sum(s => s.Tools.Length), _options.Url);
+        _owner.Tell(new ConnectionEvents.Ready(Self, servers) { Paging = discovery.Paging });
+        AnswerAwaitingDiscovery(servers);
+        Timers.StartPeriodicTimer(HealthTimer, HealthTick.Instance, _options.HealthInterval);
+        StartHealthCheck();
+        _log.Info("Upstream {Upstream} ready: {Servers} servers, {Tools} tools from {Url} ({Pages} pages in {Duration:0} ms)",
+            _options.Name, servers.Length, discovery.Paging.Tools, _options.Url, discovery.Paging.Pages, discovery.Paging.Duration.TotalMilliseconds);
     }
 
     private void StartInvoke(CallTool call, IActorRef replyTo)
@@ -153,7 +178,7 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         _inFlight[call.RequestId] = new InFlight(call.RequestId, replyTo, cancellation);
         var requestId = call.RequestId;
         var tool = call.Tool;
-        _client.InvokeAsync(requestId, call.Server, tool, call.Arguments, cancellation.Token).PipeTo(Self,
+        _client.InvokeAsync(call.Server, tool, call.Arguments, new CallHeaders(requestId, call.TraceParent, call.BearerToken), cancellation.Token).PipeTo(Self,
             success: outcome => new InvokeDone(requestId, tool, start, timeout, outcome, null),
             failure: ex => new InvokeDone(requestId, tool, start, timeout, null, ex));
     }
@@ -204,13 +229,14 @@ internal sealed class GatewayConnection : UntypedActor, IWithTimers
         }
 
         _inFlight.Clear();
+        FailRefreshes(error with { NotSent = true });
         _owner.Tell(new ConnectionEvents.Faulted(reason));
         Timers.StartSingleTimer(FaultTimer, ConnectionFault.AckTimedOut.Instance, ConnectionFault.AckTimeout);
     }
 
     private sealed record InFlight(string RequestId, IActorRef ReplyTo, CancellationTokenSource Cancellation);
 
-    private sealed record Discovered(ImmutableArray<CatalogEntry> Servers) : INoSerializationVerificationNeeded;
+    private sealed record Discovered(Discovery Discovery) : INoSerializationVerificationNeeded;
 
     private sealed record DiscoveryFailed(string Reason);
 
