@@ -69,6 +69,11 @@ internal sealed class FaultyRegistry : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<(string? RequestId, string? ApiKey)> _invokeHeaders = new();
 
+    private readonly ConcurrentQueue<ReceivedRequest> _received = new();
+
+    /// <summary>Every request received, in order, with the headers the specs check.</summary>
+    public IReadOnlyList<ReceivedRequest> Received => [.. _received];
+
     /// <summary>Answers the next <paramref name="count"/> requests with <paramref name="status"/> (and <c>Retry-After</c> when given).</summary>
     public void StartStatusStorm(HttpStatusCode status, int count, TimeSpan? retryAfter = null)
     {
@@ -94,6 +99,10 @@ internal sealed class FaultyRegistry : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             _requests.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
+            _received.Enqueue(new ReceivedRequest(
+                context.Request.Method, context.Request.Path.Value ?? "/", context.Request.QueryString.Value ?? "",
+                context.Request.Headers["X-Request-ID"].FirstOrDefault(), context.Request.Headers["traceparent"].FirstOrDefault(),
+                context.Request.Headers.Authorization.FirstOrDefault()));
             if (context.Request.Path == "/api/v1/invoke")
                 _invokeHeaders.Enqueue((context.Request.Headers["X-Request-ID"].FirstOrDefault(), context.Request.Headers["X-API-Key"].FirstOrDefault()));
             if (Faults.Latency is { } latency && latency > TimeSpan.Zero)
@@ -122,8 +131,9 @@ internal sealed class FaultyRegistry : IAsyncDisposable
             await next(context).ConfigureAwait(false);
         });
 
-        app.MapGet("/health", context => WriteJsonAsync(context, """{"status":"healthy"}"""));
+        app.MapGet("/health", context => WriteJsonAsync(context, Faults.Unhealthy ? """{"status":"unhealthy"}""" : """{"status":"healthy"}"""));
         app.MapGet("/api/v1/servers", ServersAsync);
+        app.MapGet("/api/v1/servers/{name}", ServerAsync);
         app.MapGet("/api/v1/tools", ToolsAsync);
         app.MapPost("/api/v1/invoke", InvokeAsync);
     }
@@ -134,6 +144,19 @@ internal sealed class FaultyRegistry : IAsyncDisposable
         var servers = Enumerable.Range(offset, Math.Clamp(ServerCount - offset, 0, limit)).Select(Server).ToList();
         var page = new ServerPageDto(servers, NextOffset(offset, servers.Count, ServerCount), Faults.SendTotal ? ServerCount : null);
         return WriteAsync(context, JsonSerializer.SerializeToUtf8Bytes(page, RegistryJsonContext.Default.ServerPageDto));
+    }
+
+    private Task ServerAsync(HttpContext context)
+    {
+        var name = (string)context.Request.RouteValues["name"]!;
+        if (!name.StartsWith("server-", StringComparison.Ordinal) || !int.TryParse(name.AsSpan("server-".Length), out var index)
+            || index >= ServerCount || ServerName(index) != name)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return WriteJsonAsync(context, """{"error":"no such server"}""");
+        }
+
+        return WriteAsync(context, JsonSerializer.SerializeToUtf8Bytes(Server(index), RegistryJsonContext.Default.ServerInfoDto));
     }
 
     private Task ToolsAsync(HttpContext context)
@@ -292,4 +315,10 @@ internal sealed class RegistryFaults
 
     /// <summary>Pages carry <c>total</c>.</summary>
     public bool SendTotal { get; set; }
+
+    /// <summary><c>GET /health</c> answers <c>{"status":"unhealthy"}</c>.</summary>
+    public bool Unhealthy { get; set; }
 }
+
+/// <summary>One request a <see cref="FaultyRegistry"/> received.</summary>
+internal sealed record ReceivedRequest(string Method, string Path, string Query, string? RequestId, string? TraceParent, string? Authorization);
