@@ -48,6 +48,7 @@ internal static class NodeApp
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
+        app.MapEventsEndpoint();
         app.MapHealthEndpoints();
         app.MapNodeMetrics();
         return app;

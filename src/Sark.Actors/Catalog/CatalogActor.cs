@@ -35,6 +35,9 @@ internal static class CatalogCommands
 
     public sealed record Invalidated(int Entries);
 
+    /// <summary>A registry said something changed (its events): expire the server, or the upstream's whole listing. No reply.</summary>
+    public sealed record Expire(string Upstream, string? Server);
+
     /// <summary>Replied to with <see cref="CacheStatsReply"/>.</summary>
     public sealed class GetCacheStats
     {
@@ -94,10 +97,12 @@ internal sealed class CatalogActor : UntypedActor, IWithTimers
     private readonly Dictionary<RefreshKey, List<Waiter>> _pending = [];
     private readonly List<RefreshKey> _keys = [];
     private readonly List<string> _upstreamsRead = [];
+    private readonly Events.EventJournal? _journal;
     private IActorRef _upstreams = ActorRefs.Nobody;
 
-    public CatalogActor(SarkOptions options, CatalogView view)
+    public CatalogActor(SarkOptions options, CatalogView view, Events.EventJournal? journal = null)
     {
+        _journal = journal;
         _options = options;
         _view = view;
         _state = new CatalogState(options);
@@ -105,7 +110,8 @@ internal sealed class CatalogActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SarkOptions options, CatalogView view) => Akka.Actor.Props.Create(() => new CatalogActor(options, view));
+    public static Props Props(SarkOptions options, CatalogView view, Events.EventJournal? journal = null) =>
+        Akka.Actor.Props.Create(() => new CatalogActor(options, view, journal));
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
@@ -151,6 +157,10 @@ internal sealed class CatalogActor : UntypedActor, IWithTimers
                 Publish();
                 _log.Info("Catalog: {Count} entries invalidated ({Scope})", count, invalidate.Server ?? "everything");
                 Sender.Tell(new CatalogCommands.Invalidated(count));
+                break;
+            case CatalogCommands.Expire expire:
+                _state.Expire(expire.Upstream, expire.Server);
+                Publish();
                 break;
             case CatalogCommands.GetCacheStats:
                 Sender.Tell(new CatalogCommands.CacheStatsReply(_options.Upstreams.Keys.ToImmutableDictionary(
@@ -229,7 +239,63 @@ internal sealed class CatalogActor : UntypedActor, IWithTimers
         }
     }
 
-    private void Publish() => _view.Publish(_state.Snapshot);
+    private void Publish()
+    {
+        var before = _view.Current;
+        var after = _state.Snapshot;
+        if (ReferenceEquals(before, after))
+            return;
+        _view.Publish(after);
+        if (_journal is not null)
+            PublishChanges(before, after, _journal);
+    }
+
+    /// <summary>The same tools by name and description (a refresh makes new but equal instances).</summary>
+    private static bool SameTools(ImmutableArray<ToolInfo> a, ImmutableArray<ToolInfo> b)
+    {
+        if (a == b)
+            return true;
+        if (a.Length != b.Length)
+            return false;
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i].ToolName != b[i].ToolName || a[i].Description != b[i].Description)
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Tells the node's event stream which servers came, went, or changed their tools.</summary>
+    private static void PublishChanges(CatalogSnapshot before, CatalogSnapshot after, Events.EventJournal journal)
+    {
+        var changes = new List<(string Type, ServerView View)>();
+        foreach (var (name, view) in after.ByName)
+        {
+            if (!before.ByName.TryGetValue(name, out var old))
+                changes.Add((Events.GatewayEventTypes.ServerRegistered, view));
+            else if (!SameTools(old.Tools, view.Tools))
+                changes.Add((Events.GatewayEventTypes.ToolsChanged, view));
+        }
+
+        foreach (var (name, view) in before.ByName)
+        {
+            if (!after.ByName.ContainsKey(name))
+                changes.Add((Events.GatewayEventTypes.ServerRemoved, view));
+        }
+
+        if (changes.Count > Events.NodeEvents.MaxServerEventsPerChange)
+        {
+            Events.NodeEvents.CatalogChanged(journal,
+                changes.Count(c => c.Type == Events.GatewayEventTypes.ServerRegistered),
+                changes.Count(c => c.Type == Events.GatewayEventTypes.ServerRemoved),
+                changes.Count(c => c.Type == Events.GatewayEventTypes.ToolsChanged));
+            return;
+        }
+
+        foreach (var (type, view) in changes)
+            Events.NodeEvents.Server(journal, type, view.Server.ServerName, view.Server.Upstream, type == Events.GatewayEventTypes.ServerRemoved ? null : view.Tools.Length);
+    }
 
     /// <summary>Every attempt of a read with its backoff, and a margin: the refresh's own bound.</summary>
     private TimeSpan RefreshTimeout(string upstream)

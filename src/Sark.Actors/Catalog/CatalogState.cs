@@ -166,6 +166,25 @@ internal sealed class CatalogState
         return count;
     }
 
+    /// <summary>Expires one server of an upstream, or (with no server) its whole listing: its registry said it changed.</summary>
+    public void Expire(string upstream, string? server)
+    {
+        if (!_slots.TryGetValue(upstream, out var slot) || !slot.Pulled)
+            return;
+        if (server is null)
+        {
+            slot.ListingFreshUntil = DateTimeOffset.MinValue;
+            foreach (var (name, held) in slot.Servers)
+                slot.Servers[name] = held with { FreshUntil = DateTimeOffset.MinValue };
+        }
+        else if (slot.Servers.TryGetValue(server, out var held))
+        {
+            slot.Servers[server] = held with { FreshUntil = DateTimeOffset.MinValue };
+        }
+
+        _snapshot = null;
+    }
+
     /// <summary>
     /// The parts a query needs fetched before it can be answered fresh, and the upstreams whose
     /// data it reads (for hit and miss counting). Empty <paramref name="keys"/>: answer now.

@@ -94,7 +94,26 @@ public static partial class SarkConfigLoader
             StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
         };
 
-        return new SarkOptions { Node = node, Upstreams = upstreams.ToImmutable(), Catalog = catalog, RouteMode = mode };
+        var events = new EventsOptions
+        {
+            MaxStreams = ReadInt(sark, "events.max-streams", 1, 100_000),
+            BufferSize = ReadInt(sark, "events.buffer-size", 1, 1_000_000),
+            ReadTimeout = ReadDuration(sark, "events.read-timeout"),
+            MaxEventBytes = ReadSize(sark, "events.max-event-size", 1024, int.MaxValue),
+            Backoff = new BackoffOptions
+            {
+                Min = ReadDuration(sark, "events.backoff.min"),
+                Max = ReadDuration(sark, "events.backoff.max"),
+                RandomFactor = ReadDouble(sark, "events.backoff.random-factor", 0, 1),
+            },
+            JournalSize = ReadInt(sark, "events.journal-size", 1, 10_000_000),
+            KeepAlive = ReadDuration(sark, "events.keep-alive"),
+            MaxClients = ReadInt(sark, "events.max-clients", 1, 1_000_000),
+        };
+        if (events.Backoff.Min > events.Backoff.Max)
+            throw new SarkConfigException($"{Root}.events.backoff.min: must not exceed events.backoff.max.");
+
+        return new SarkOptions { Node = node, Upstreams = upstreams.ToImmutable(), Catalog = catalog, RouteMode = mode, Events = events };
     }
 
     /// <summary>Validates HOST:PORT and returns it unchanged.</summary>
@@ -149,6 +168,7 @@ public static partial class SarkConfigLoader
             MaxConnections = ReadInt(c, "max-connections", 1, 10_000, key),
             CacheTtl = ReadDuration(c, "cache-ttl", key),
             ForwardCallerToken = ReadBool(c, "forward-caller-token", key),
+            SubscribeEvents = ReadBool(c, "subscribe-events", key),
             HealthInterval = ReadDuration(c, "health-interval", key),
             ReadRetry = new ReadRetryOptions
             {

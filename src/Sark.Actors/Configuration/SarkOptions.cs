@@ -42,6 +42,9 @@ public sealed record SarkOptions
     /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
     public CatalogOptions Catalog { get; init; } = new();
 
+    /// <summary>Event subscriptions and the node's own event stream (<c>sark.events</c>).</summary>
+    public EventsOptions Events { get; init; } = new();
+
     /// <summary>Which kinds of upstream a call may take when a server is reachable through several (<c>sark.routing.mode</c>).</summary>
     public RouteMode RouteMode { get; init; } = RouteMode.Auto;
 
@@ -86,6 +89,34 @@ public sealed record CatalogOptions
 
     /// <summary>After a failed refresh, the stale entry is served this long before another fetch is tried.</summary>
     public TimeSpan StaleRetry { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Event subscriptions (SSE client) and the node's own event stream (<c>sark.events</c>).</summary>
+public sealed record EventsOptions
+{
+    /// <summary>Concurrent subscriptions at most; the next gets <c>stream_limit_reached</c>.</summary>
+    public int MaxStreams { get; init; } = 50;
+
+    /// <summary>Events buffered for a subscriber before the stream waits for it (back-pressure).</summary>
+    public int BufferSize { get; init; } = 1024;
+
+    /// <summary>No byte for this long means a dead connection; keep-alive comments reset it.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The largest single event accepted.</summary>
+    public long MaxEventBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Reconnect backoff: 1 s doubling to 60 s with jitter.</summary>
+    public BackoffOptions Backoff { get; init; } = new() { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(60), RandomFactor = 0.2 };
+
+    /// <summary>The node's own stream: events held for replay with Last-Event-ID.</summary>
+    public int JournalSize { get; init; } = 4096;
+
+    /// <summary>The node's own stream: a comment after this long without an event.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The node's own stream: concurrent clients at most.</summary>
+    public int MaxClients { get; init; } = 5000;
 }
 
 /// <summary>Retries of reads (list, get, health) against a remote upstream: one budget per logical call.</summary>
@@ -161,6 +192,9 @@ public sealed record UpstreamOptions
 
     /// <summary>gateway: how often the registry's <c>GET /health</c> is read (it feeds readiness).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>gateway: subscribe to the registry's <c>GET /api/v1/events</c> and invalidate the catalog on its changes.</summary>
+    public bool SubscribeEvents { get; init; } = true;
 
     /// <summary>gateway: retries of reads (list, get, health).</summary>
     public ReadRetryOptions ReadRetry { get; init; } = new();

@@ -50,4 +50,14 @@ public interface ISarkGateway
     /// expired. Servers that an mcp-* upstream pushes are always current and are not counted.
     /// </summary>
     Task<int> InvalidateAsync(string? server = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Follows an upstream's server-sent events (<paramref name="path"/> under the upstream's
+    /// url, <c>/api/v1/events</c> by default) as its own supervised subscription: reconnects with
+    /// backoff and <c>Last-Event-ID</c>, honours <c>retry:</c>, and ends with an error on a 4xx.
+    /// Only events whose type is in <paramref name="eventTypes"/> are delivered, when given.
+    /// Throws <c>stream_limit_reached</c> when <c>sark.events.max-streams</c> subscriptions exist.
+    /// </summary>
+    Task<Events.EventSubscriptionReader> SubscribeAsync(
+        string upstream, string path = "/api/v1/events", IReadOnlyCollection<string>? eventTypes = null, CancellationToken cancellationToken = default);
 }

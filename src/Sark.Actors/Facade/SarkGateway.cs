@@ -1,10 +1,14 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Diagnostics;
+using System.Threading.Channels;
 using System.Text.Json;
 using Akka.Actor;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
 using Sark.Actors.Errors;
+using Sark.Actors.Events;
 using Sark.Actors.Telemetry;
 using Sark.Actors.Upstreams;
 using static Sark.Actors.Upstreams.UpstreamCommands;
@@ -26,12 +30,16 @@ internal sealed class SarkGateway : ISarkGateway
     private readonly CircuitBoard _board;
     private readonly CatalogView _view;
     private readonly ITimeProvider _clock;
+    private readonly EventJournal _journal;
+    private readonly ConcurrentDictionary<string, HttpClient> _eventClients = new(StringComparer.Ordinal);
+    private long _subscriptions;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal)
     {
+        _journal = journal;
         _options = options;
         _children = children;
         _board = board;
@@ -223,10 +231,74 @@ internal sealed class SarkGateway : ISarkGateway
             SarkTelemetry.FacadeCalls.Add(1, tags);
             if (SarkTelemetry.FacadeCallDuration.Enabled)
                 SarkTelemetry.FacadeCallDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
+            NodeEvents.Invocation(_journal, requestId, server, tool, outcome, Stopwatch.GetElapsedTime(start));
             if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
                 _drained.TrySetResult();
         }
     }
+
+    public async Task<EventSubscriptionReader> SubscribeAsync(
+        string upstream, string path = "/api/v1/events", IReadOnlyCollection<string>? eventTypes = null, CancellationToken cancellationToken = default)
+    {
+        RequireName(upstream, nameof(upstream));
+        if (!_options.Upstreams.TryGetValue(upstream, out var options) || options.Url is null)
+            throw new SarkNotFoundException($"Upstream '{upstream}' is not a configured remote upstream (gateway or mcp-http); only those have event streams.");
+        var uri = EventUri(options, path);
+        var streams = (await ChildrenAsync(cancellationToken).ConfigureAwait(false)).Streams;
+        var channel = Channel.CreateBounded<GatewayEvent>(new BoundedChannelOptions(_options.Events.BufferSize)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+        });
+        var id = $"{upstream}-{Interlocked.Increment(ref _subscriptions)}";
+        EventSubscriptionReader? reader = null;
+        reader = new EventSubscriptionReader(id, channel.Reader, () =>
+        {
+            streams.Tell(new EventStreamManager.Unsubscribe(id));
+            return ValueTask.CompletedTask;
+        });
+        var settings = new SseSettings(_options.Events.ReadTimeout, _options.Events.MaxEventBytes,
+            eventTypes is { Count: > 0 } ? eventTypes.ToFrozenSet(StringComparer.Ordinal) : null);
+        var spec = new SubscriptionSpec(id, upstream, uri, EventClient(options), settings, _options.Events.Backoff, state => reader.OnState(state));
+        var reply = await QueryAsync<object>(streams, new EventStreamManager.Subscribe(spec, channel), "event stream manager", cancellationToken).ConfigureAwait(false);
+        return reply switch
+        {
+            EventStreamManager.Subscribed => reader,
+            EventStreamManager.SubscribeRefused refused => throw refused.Error.ToException(null),
+            _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to a subscription."),
+        };
+    }
+
+    /// <summary>The stream's URL: a path under the upstream's url, never another origin (no SSRF through a path).</summary>
+    private static Uri EventUri(UpstreamOptions upstream, string path)
+    {
+        var baseUri = new Uri(upstream.Url!.TrimEnd('/') + "/");
+        if (string.IsNullOrWhiteSpace(path) || !path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal)
+            || path.Contains('\r') || path.Contains('\n') || !Uri.TryCreate(baseUri, path.TrimStart('/'), out var uri)
+            || uri.GetLeftPart(UriPartial.Authority) != baseUri.GetLeftPart(UriPartial.Authority))
+        {
+            throw new SarkInvalidRequestException($"The event path '{path}' must be an absolute path on upstream '{upstream.Name}' (for example /api/v1/events).");
+        }
+
+        return uri;
+    }
+
+    /// <summary>One pooled client per upstream for its subscriptions: no redirects, no overall timeout (the read timeout guards each read).</summary>
+    private HttpClient EventClient(UpstreamOptions upstream) => _eventClients.GetOrAdd(upstream.Name, _ =>
+    {
+        var client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        if (upstream.ApiKey is { } key)
+            client.DefaultRequestHeaders.TryAddWithoutValidation("X-API-Key", key);
+        return client;
+    });
 
     /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>
     private async Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken)
@@ -279,7 +351,10 @@ internal sealed class SarkGateway : ISarkGateway
     internal int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
-    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock);
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock, _journal);
+
+    /// <summary>The node's own events (served on <c>GET /api/v1/events</c>).</summary>
+    internal EventJournal Events => _journal;
 
     /// <summary>The tree's children; bounded, so a tree that never started is an error, not a hang.</summary>
     private Task<SarkRoot.Children> ChildrenAsync(CancellationToken cancellationToken)

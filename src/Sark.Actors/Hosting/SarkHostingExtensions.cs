@@ -61,7 +61,9 @@ public static class SarkHostingExtensions
 
     /// <summary>Registers <see cref="ISarkGateway"/>; pair it with <see cref="WithSarkGateway(AkkaConfigurationBuilder, SarkOptions)"/>.</summary>
     public static IServiceCollection AddSarkGateway(this IServiceCollection services) =>
-        services.AddSingleton<ISarkGateway>(sp => GatewayOf(sp.GetRequiredService<ActorSystem>()));
+        services
+            .AddSingleton<ISarkGateway>(sp => GatewayOf(sp.GetRequiredService<ActorSystem>()))
+            .AddSingleton(sp => ((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Events);
 
     /// <summary>The facade of an actor system that runs the Sark tree.</summary>
     public static ISarkGateway GatewayOf(ActorSystem system) =>

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
+using Sark.Actors.Events;
 using Sark.Actors.Upstreams;
 
 namespace Sark.Actors.Hosting;
@@ -16,23 +17,25 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal)
     {
-        var catalog = Context.ActorOf(CatalogActor.Props(options, view), "catalog");
-        var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board), "upstreams");
+        var catalog = Context.ActorOf(CatalogActor.Props(options, view, journal), "catalog");
+        var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board, journal), "upstreams");
+        var streams = Context.ActorOf(EventStreamManager.Props(options.Events.MaxStreams), "streams");
         catalog.Tell(new CatalogCommands.UseUpstreams(upstreams));
         var registry = ActorRegistry.For(Context.System);
         registry.Register<CatalogActor>(catalog, overwrite: true);
         registry.Register<UpstreamManager>(upstreams, overwrite: true);
-        children.TrySetResult(new Children(upstreams, catalog));
+        registry.Register<EventStreamManager>(streams, overwrite: true);
+        children.TrySetResult(new Children(upstreams, catalog, streams));
     }
 
     /// <summary>The children the facade talks to.</summary>
-    public sealed record Children(IActorRef Upstreams, IActorRef Catalog);
+    public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -47,7 +50,8 @@ internal static class SarkRuntime
         var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
         var board = new CircuitBoard();
         var view = new CatalogView(options);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view), "sark");
-        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler));
+        var journal = new EventJournal(options.Events.JournalSize);
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal), "sark");
+        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal));
     }
 }

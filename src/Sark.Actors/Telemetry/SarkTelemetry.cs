@@ -47,6 +47,15 @@ public static class SarkTelemetry
     public static readonly Counter<long> CatalogTruncated =
         Meter.CreateCounter<long>("sark.catalog.truncated", "{server}", "Servers left out of the catalog because max-entries was reached, by upstream.");
 
+    public static readonly UpDownCounter<long> SseStreamsActive =
+        Meter.CreateUpDownCounter<long>("sark.sse.streams.active", "{stream}", "Event subscriptions (SSE client streams) alive now.");
+
+    public static readonly Counter<long> SseReconnects =
+        Meter.CreateCounter<long>("sark.sse.reconnects", "{reconnect}", "Event subscriptions that connected again after their stream ended or broke.");
+
+    public static readonly UpDownCounter<long> SseClients =
+        Meter.CreateUpDownCounter<long>("sark.sse.clients", "{client}", "Clients of the node's own GET /api/v1/events now.");
+
     public static void RecordRequest(string upstream, string operation, string outcome, long startTimestamp)
     {
         var tags = new TagList

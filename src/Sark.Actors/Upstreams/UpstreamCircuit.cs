@@ -110,6 +110,9 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, new SarkError(
                     SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, wait), RetryAfter: wait) { NotSent = true }));
                 break;
+            case ConnectionEvents.RegistryChanged changed:
+                _catalog.Tell(new CatalogCommands.Expire(_options.Name, changed.Server));
+                break;
             case ConnectionEvents.RegistryChecked check:
                 Apply(_state with { RegistryHealth = check.Health ?? _state.RegistryHealth, Paging = check.Paging ?? _state.Paging });
                 break;

@@ -22,9 +22,12 @@ internal sealed class UpstreamManager : UntypedActor
     private readonly IActorRef _catalog;
     private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
     private readonly CircuitBoard? _board;
+    private readonly Events.EventJournal? _journal;
 
-    public UpstreamManager(SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard? board)
+    public UpstreamManager(
+        SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard? board, Events.EventJournal? journal)
     {
+        _journal = journal;
         _options = options;
         _catalog = catalog;
         _connectionProps = connectionProps ?? ConnectionProps;
@@ -32,8 +35,9 @@ internal sealed class UpstreamManager : UntypedActor
     }
 
     public static Props Props(
-        SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, CircuitBoard? board = null) =>
-        Akka.Actor.Props.Create(() => new UpstreamManager(options, catalog, connectionProps, board));
+        SarkOptions options, IActorRef catalog, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, CircuitBoard? board = null,
+        Events.EventJournal? journal = null) =>
+        Akka.Actor.Props.Create(() => new UpstreamManager(options, catalog, connectionProps, board, journal));
 
     /// <summary>The connection actor for an upstream's kind.</summary>
     public static Props ConnectionProps(UpstreamOptions options, IActorRef owner) => options.Kind switch
@@ -67,7 +71,10 @@ internal sealed class UpstreamManager : UntypedActor
             case IUpstreamMessage:
                 break;
             case StatusChanged changed:
+                var previous = _statuses.GetValueOrDefault(changed.Status.Name);
                 _statuses[changed.Status.Name] = changed.Status;
+                if (_journal is not null && (previous is null || previous.State != changed.Status.State || previous.Breaker != changed.Status.Breaker))
+                    Events.NodeEvents.UpstreamState(_journal, changed.Status);
                 break;
             case ListUpstreams:
                 Sender.Tell(new UpstreamList([.. _statuses.Values]));

@@ -92,6 +92,9 @@ internal static class ConnectionEvents
     /// <summary>gateway: the registry's <c>GET /health</c> changed (or a listing was read again, with its paging figures).</summary>
     public sealed record RegistryChecked(string? Health, PagingStats? Paging) : INoSerializationVerificationNeeded;
 
+    /// <summary>gateway: the registry's events say a server (or, when null, its listing) changed.</summary>
+    public sealed record RegistryChanged(string? Server);
+
     /// <summary>A server's tool list changed (list_changed) and was read again.</summary>
     public sealed record ToolsChanged(string Server, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
 

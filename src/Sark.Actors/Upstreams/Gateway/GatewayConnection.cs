@@ -73,6 +73,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
             call.ReplyTo.Tell(new ToolCallFailed(call.RequestId, error));
         _inFlight.Clear();
         FailRefreshes(error);
+        StopFollowingRegistryEvents();
         _client.Dispose();
         _stopping.Dispose();
     }
@@ -101,6 +102,9 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
                 break;
             case HealthDone done:
                 OnHealthDone(done);
+                break;
+            case RegistrySignal registry:
+                OnRegistrySignal(registry.Signal);
                 break;
             case var _ when _faultReason is not null:
                 break;
@@ -149,6 +153,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
         _servers = servers.Select(s => s.Server.ServerName).ToImmutableHashSet(StringComparer.Ordinal);
         _owner.Tell(new ConnectionEvents.Ready(Self, servers) { Paging = discovery.Paging });
         AnswerAwaitingDiscovery(servers);
+        FollowRegistryEvents();
         Timers.StartPeriodicTimer(HealthTimer, HealthTick.Instance, _options.HealthInterval);
         StartHealthCheck();
         _log.Info("Upstream {Upstream} ready: {Servers} servers, {Tools} tools from {Url} ({Pages} pages in {Duration:0} ms)",

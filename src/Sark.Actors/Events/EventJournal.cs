@@ -1,0 +1,116 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Sark.Actors.Events;
+
+/// <summary>One event of the node's journal: a monotonically increasing id, a type and JSON data.</summary>
+public readonly record struct JournalEntry(long Id, string Type, string Data);
+
+/// <summary>
+/// The node's own events (what <c>GET /api/v1/events</c> serves): a bounded ring of the latest
+/// events with increasing ids, so that a client that reconnects with <c>Last-Event-ID</c> gets
+/// what it missed while it is still held. Writers (actors, the facade) append without waiting;
+/// readers wait for an id past theirs. Thread-safe; one lock held for a few instructions.
+/// </summary>
+public sealed class EventJournal
+{
+    private readonly JournalEntry[] _ring;
+    private readonly object _lock = new();
+    private long _lastId;
+    private TaskCompletionSource _appended = NewSignal();
+
+    public EventJournal(int capacity = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _ring = new JournalEntry[capacity];
+    }
+
+    /// <summary>The id of the newest event (0 before the first).</summary>
+    public long LastId => Volatile.Read(ref _lastId);
+
+    /// <summary>The id of the oldest event still held.</summary>
+    public long FirstId
+    {
+        get
+        {
+            var last = LastId;
+            return last == 0 ? 1 : Math.Max(1, last - _ring.Length + 1);
+        }
+    }
+
+    /// <summary>Appends an event and wakes every reader waiting for it. Returns its id.</summary>
+    public long Append(string type, string data)
+    {
+        TaskCompletionSource signal;
+        long id;
+        lock (_lock)
+        {
+            id = _lastId + 1;
+            _ring[id % _ring.Length] = new JournalEntry(id, type, data);
+            Volatile.Write(ref _lastId, id);
+            signal = _appended;
+            _appended = NewSignal();
+        }
+
+        signal.TrySetResult();
+        return id;
+    }
+
+    /// <summary>Appends an event whose data is <paramref name="payload"/> serialized with the journal's JSON context.</summary>
+    public long Append<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
+        Append(type, JsonSerializer.Serialize(payload, typeInfo));
+
+    /// <summary>
+    /// Copies the events after <paramref name="afterId"/> (at most <paramref name="max"/>) into
+    /// <paramref name="into"/>. <paramref name="gap"/> is true when some events after it are no
+    /// longer held (the reader fell behind the ring or resumed too late).
+    /// </summary>
+    public int Read(long afterId, List<JournalEntry> into, int max, out bool gap)
+    {
+        lock (_lock)
+        {
+            var first = _lastId == 0 ? 1 : Math.Max(1, _lastId - _ring.Length + 1);
+            gap = afterId + 1 < first;
+            var from = Math.Max(afterId + 1, first);
+            var count = 0;
+            for (var id = from; id <= _lastId && count < max; id++, count++)
+                into.Add(_ring[id % _ring.Length]);
+            return count;
+        }
+    }
+
+    /// <summary>Completes when an event after <paramref name="afterId"/> exists (at once when one does).</summary>
+    public Task WaitAsync(long afterId, CancellationToken cancellationToken)
+    {
+        Task signal;
+        lock (_lock)
+        {
+            if (_lastId > afterId)
+                return Task.CompletedTask;
+            signal = _appended.Task;
+        }
+
+        return signal.WaitAsync(cancellationToken);
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>The data of the node's events (snake_case JSON).</summary>
+internal sealed record UpstreamStateEvent(string Upstream, string Kind, string State, string Breaker, int RestartCount, string? LastError);
+
+internal sealed record ServerEvent(string Server, string Upstream, int? ToolsCount = null);
+
+internal sealed record InvocationEvent(string RequestId, string Server, string Tool, string Outcome, double DurationMs);
+
+internal sealed record GapEvent(long FirstId, long LastEventId);
+
+internal sealed record CatalogChangedEvent(int Registered, int Removed, int ToolsChanged);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(UpstreamStateEvent))]
+[JsonSerializable(typeof(ServerEvent))]
+[JsonSerializable(typeof(InvocationEvent))]
+[JsonSerializable(typeof(GapEvent))]
+[JsonSerializable(typeof(CatalogChangedEvent))]
+internal sealed partial class EventJsonContext : JsonSerializerContext;
