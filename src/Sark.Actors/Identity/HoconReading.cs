@@ -31,9 +31,22 @@ internal static class HoconReading
         var v = Value(c, path);
         if (v is null)
             return null;
-        if (!v.IsString())
+        // An unset ${?VAR}: Akka keeps the unresolved substitution (and calls it an object).
+        if (v.Values.Count > 0 && v.Values[0] is HoconSubstitution substitution)
+            return substitution.ResolvedValue is { } resolved && resolved.IsString() && resolved.GetString() is { Length: > 0 } value ? value : null;
+        if (v.IsObject() || IsList(v))
             throw new SarkConfigException($"{prefix}.{path}: must be a string.");
-        var text = v.GetString();
+        string? text;
+        try
+        {
+            text = v.GetString();
+        }
+        catch (Exception)
+        {
+            // An unset ${?VAR} that HOCON could not resolve: the key is not set.
+            text = null;
+        }
+
         return string.IsNullOrEmpty(text) ? null : text;
     }
 
@@ -42,7 +55,7 @@ internal static class HoconReading
         var v = Value(c, path);
         if (v is null)
             return [];
-        if (!v.IsArray())
+        if (!IsList(v))
             throw new SarkConfigException($"{prefix}.{path}: must be a list of strings, like [\"a\", \"b\"].");
         var builder = ImmutableArray.CreateBuilder<string>();
         foreach (var item in v.GetArray())
@@ -78,7 +91,7 @@ internal static class HoconReading
         var v = Value(c, path);
         if (v is null)
             return [];
-        if (!v.IsArray())
+        if (!IsList(v))
             throw new SarkConfigException($"{prefix}.{path}: must be a list of objects, like [ {{ ... }}, {{ ... }} ].");
         var items = new List<Config>();
         var index = 0;
@@ -92,6 +105,9 @@ internal static class HoconReading
 
         return items;
     }
+
+    /// <summary>Akka's <c>IsArray</c> is false for an empty list (<c>[]</c>), which is still a list.</summary>
+    private static bool IsList(HoconValue v) => v.IsArray() || (v.Values.Count > 0 && v.Values.TrueForAll(x => x is HoconArray));
 
     private static HoconValue? Value(Config c, string path)
     {
