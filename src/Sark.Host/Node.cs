@@ -35,7 +35,8 @@ internal static class Node
         try
         {
             options = NodeConfiguration.Load(parsed.Value!);
-            app = NodeApp.Build(options);
+            var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
+            app = NodeApp.Build(options, auth);
         }
         catch (SarkConfigException ex)
         {

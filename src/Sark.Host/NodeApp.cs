@@ -1,8 +1,10 @@
 using Akka.Hosting;
 using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
+using Sark.Actors.Identity;
 using Sark.Host.Api;
 using Sark.Host.Health;
+using Sark.Host.Security;
 using Sark.Host.Startup;
 
 namespace Sark.Host;
@@ -17,7 +19,7 @@ internal static class NodeApp
     /// Builds the application. Configuration errors that only the actor system's set-up finds
     /// surface here as a <see cref="SarkConfigException"/>, before anything starts.
     /// </summary>
-    public static WebApplication Build(SarkOptions options)
+    public static WebApplication Build(SarkOptions options, AuthOptions auth)
     {
         var endpoint = KestrelBinding.Parse(options.Node.HttpBind);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -29,6 +31,7 @@ internal static class NodeApp
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default));
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new Authenticator(auth));
         builder.Services.AddAkka("sark", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers => loggers.ClearLoggers().AddLoggerFactory());
@@ -46,6 +49,7 @@ internal static class NodeApp
 
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<AuthenticationMiddleware>();
         app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
         app.MapEventsEndpoint();

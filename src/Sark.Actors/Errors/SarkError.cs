@@ -30,6 +30,7 @@ public sealed record SarkError(
     {
         SarkErrorCode.NotFound => new SarkNotFoundException(Message, requestId),
         SarkErrorCode.InvalidRequest => new SarkInvalidRequestException(Message, requestId),
+        SarkErrorCode.Unauthenticated => new SarkUnauthenticatedException(Message, requestId),
         SarkErrorCode.UpstreamUnavailable => new UpstreamUnavailableException(Message, RetryAfter, requestId),
         SarkErrorCode.UpstreamTimeout => new UpstreamTimeoutException(Message, requestId),
         SarkErrorCode.UpstreamError => new UpstreamErrorException(Message, UpstreamStatus, JsonRpcCode, Data, requestId),

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Sark.Actors.Configuration;
+using Sark.Actors.Identity;
 
 namespace Sark.Host.Startup;
 
@@ -26,6 +27,19 @@ internal static class NodeConfiguration
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Reads <c>sark.auth</c> from the same source as <see cref="Load"/> and applies the start rule:
+    /// a node bound to anything but loopback needs a credential (<see cref="AuthOptions.ValidateForBind"/>).
+    /// </summary>
+    public static AuthOptions LoadAuth(CommandLine commandLine, SarkOptions options)
+    {
+        var auth = commandLine.ConfigPath is { } path
+            ? AuthOptions.LoadFile(path)
+            : AuthOptions.Parse(ReadEmbedded());
+        auth.ValidateForBind(options.Node.HttpBind);
+        return auth;
     }
 
     private static string ReadEmbedded()

@@ -12,6 +12,8 @@ internal static class BenchConfig
         var text = new StringBuilder();
         text.AppendLine("sark {");
         text.AppendLine("  node.http.bind = \"127.0.0.1:0\"");
+        // The harness calls the REST API without credentials, on loopback.
+        text.AppendLine("  auth.anonymous.enabled = true");
         text.AppendLine("  upstreams {");
         foreach (var (name, command) in upstreams)
         {

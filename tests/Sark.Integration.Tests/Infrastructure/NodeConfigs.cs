@@ -21,6 +21,14 @@ internal static class NodeConfigs
         }
         """;
 
+    /// <summary>
+    /// Put before every configuration a test node reads (<see cref="NodeProcess"/>): nodes under
+    /// test are on loopback and their specs call without credentials. A spec that tests
+    /// authentication turns it off again (<c>sark.auth.anonymous.enabled = false</c>), which
+    /// wins because it comes later.
+    /// </summary>
+    public const string AnonymousCallers = "sark.auth.anonymous.enabled = true\n";
+
     /// <summary>A HOCON quoted string (the same escapes as JSON).</summary>
     public static string Quote(string value) => JsonSerializer.Serialize(value);
 }

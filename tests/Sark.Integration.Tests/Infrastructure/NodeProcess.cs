@@ -5,6 +5,8 @@ namespace Sark.Integration.Tests.Infrastructure;
 
 /// <summary>
 /// A real node: <c>dotnet Sark.Host.dll --config FILE --bind 127.0.0.1:0</c> as a child process.
+/// The file starts with <see cref="NodeConfigs.AnonymousCallers"/>, so a spec calls without credentials
+/// unless its configuration turns anonymous callers off.
 /// It knows its address from the <c>Now listening on:</c> line, captures its output (bounded),
 /// and on dispose stops it with SIGTERM (a kill after a grace period) and checks that neither
 /// it nor any process it started is left.
@@ -142,7 +144,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         if (hocon is not null)
         {
             configPath = Path.Combine(Path.GetTempPath(), $"sark-node-{Guid.NewGuid():N}.conf");
-            File.WriteAllText(configPath, hocon);
+            File.WriteAllText(configPath, NodeConfigs.AnonymousCallers + hocon);
         }
 
         var start = new ProcessStartInfo(NodePaths.Dotnet)
