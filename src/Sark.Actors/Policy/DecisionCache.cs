@@ -192,10 +192,12 @@ public sealed class DecisionCache
 
     private void Evict()
     {
-        if (!_evicting.TryEnter())
-            return;
-        try
+        // Blocking, but only past the bound: every writer that overflowed gets its turn, so the
+        // bound holds once the writers are done.
+        lock (_evicting)
         {
+            if (Volatile.Read(ref _count) <= MaxEntries)
+                return;
             var now = _clock.Now.UtcTicks;
             var snapshot = _entries.ToArray();
             var live = new List<KeyValuePair<string, Entry>>(snapshot.Length);
@@ -214,10 +216,6 @@ public sealed class DecisionCache
                 for (var i = 0; i < live.Count - target; i++)
                     Remove(live[i]);
             }
-        }
-        finally
-        {
-            _evicting.Exit();
         }
     }
 
