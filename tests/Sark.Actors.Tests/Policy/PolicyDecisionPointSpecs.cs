@@ -42,7 +42,7 @@ public sealed class PolicyDecisionPointSpecs : TestKit, IAsyncLifetime
         return (Sys.ActorOf(PolicyDecisionPoint.Props(options, cache), "policy"), cache);
     }
 
-    private string OpaHocon(string timeout = "1s") => $$"""
+    private string OpaHocon(string timeout = "10s") => $$"""
         sark.policy { engine = opa, opa = { url = "{{_opa.Url}}", path = "sark/authz/decision", timeout = {{timeout}} } }
         """;
 
