@@ -18,7 +18,8 @@ const string Usage = """
       rss   [--idle N] [--load-calls N] [--ready-timeout N]
                   node RSS with three upstreams ready (if the node is built)
       micro [BenchmarkDotNet arguments]
-                  JSON-RPC parse/write and facade-to-in-memory-connection
+                  JSON-RPC parse/write, facade-to-in-memory-connection and
+                  policy (embedded decision, cache hit, arguments hash)
                   micro-benchmarks (short in-process job)
       open-breaker [--seconds N] [--concurrency 1,16]
                   calls refused by an open circuit through the facade, with and
@@ -48,7 +49,7 @@ try
             return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
-            var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks)], config, args[1..]);
+            var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks), typeof(PolicyBenchmarks)], config, args[1..]);
             return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
         default:
             Console.Error.WriteLine($"unknown command '{args[0]}'");
