@@ -113,7 +113,15 @@ public static partial class SarkConfigLoader
         if (events.Backoff.Min > events.Backoff.Max)
             throw new SarkConfigException($"{Root}.events.backoff.min: must not exceed events.backoff.max.");
 
-        return new SarkOptions { Node = node, Upstreams = upstreams.ToImmutable(), Catalog = catalog, RouteMode = mode, Events = events };
+        return new SarkOptions
+        {
+            Node = node,
+            Upstreams = upstreams.ToImmutable(),
+            Catalog = catalog,
+            RouteMode = mode,
+            Events = events,
+            Policy = Policy.PolicyOptions.Read(config),
+        };
     }
 
     /// <summary>Validates HOST:PORT and returns it unchanged.</summary>

@@ -42,6 +42,13 @@ public sealed record SarkOptions
     /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
     public CatalogOptions Catalog { get; init; } = new();
 
+    /// <summary>
+    /// The policy every call and listing is authorized by (<c>sark.policy</c>). Configuration
+    /// read from HOCON always has one (its default denies what no rule allows). Null, only for
+    /// options built in code without one, means no policy decision point: nothing is filtered.
+    /// </summary>
+    public Policy.PolicyOptions? Policy { get; init; }
+
     /// <summary>Event subscriptions and the node's own event stream (<c>sark.events</c>).</summary>
     public EventsOptions Events { get; init; } = new();
 

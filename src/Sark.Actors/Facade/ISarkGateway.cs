@@ -24,17 +24,24 @@ public sealed record InvokeOptions
 /// </summary>
 public interface ISarkGateway
 {
-    /// <summary>Every server the node knows, from every upstream.</summary>
-    Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Every server the node knows, from every upstream, that the policy lets
+    /// <paramref name="caller"/> see (<c>server:list</c>; <see cref="Caller.Local"/> when null).
+    /// </summary>
+    Task<IReadOnlyList<ServerInfo>> ListServersAsync(Caller? caller = null, CancellationToken cancellationToken = default);
 
-    /// <summary>One server; <see cref="Errors.SarkNotFoundException"/> if unknown.</summary>
-    Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default);
-
-    /// <summary>The tools of one server, or of all servers when <paramref name="server"/> is null.</summary>
-    Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, CancellationToken cancellationToken = default);
+    /// <summary>One server; <see cref="Errors.SarkNotFoundException"/> if unknown, or if the caller may not see it.</summary>
+    Task<ServerInfo> GetServerAsync(string server, Caller? caller = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Calls a tool. <paramref name="arguments"/> must be a JSON object (or null for none).
+    /// The tools of one server, or of all servers when <paramref name="server"/> is null, that the
+    /// policy lets <paramref name="caller"/> call (<c>tool:list</c>): a caller never sees a tool it may not call.
+    /// </summary>
+    Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, Caller? caller = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Calls a tool, authorized by the policy for <see cref="InvokeOptions.Caller"/> (<c>tool:invoke</c>)
+    /// and sent with the arguments the decision allows. <paramref name="arguments"/> must be a JSON object (or null for none).
     /// A tool that reports an error (<c>isError</c>) is a result, not an exception; a call that
     /// could not be made or answered throws. Cancelling the token cancels the call upstream.
     /// </summary>

@@ -9,6 +9,7 @@ using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
 using Sark.Actors.Errors;
 using Sark.Actors.Events;
+using Sark.Actors.Policy;
 using Sark.Actors.Telemetry;
 using Sark.Actors.Upstreams;
 using static Sark.Actors.Upstreams.UpstreamCommands;
@@ -25,21 +26,30 @@ internal sealed class SarkGateway : ISarkGateway
     /// <summary>The bound of a catalog or status query; a catalog miss that fetches may take a read's retries.</summary>
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>The context of listing decisions; listing decisions carry no arguments.</summary>
+    private const string ListRequestId = "list";
+    private const string PolicySource = "facade";
+    private static readonly string NoArguments = CanonicalJson.Hash(null);
+
     private readonly SarkOptions _options;
     private readonly Task<SarkRoot.Children> _children;
     private readonly CircuitBoard _board;
     private readonly CatalogView _view;
     private readonly ITimeProvider _clock;
     private readonly EventJournal _journal;
+    private readonly DecisionCache _decisions;
+    private PolicyGate? _gate;
     private readonly ConcurrentDictionary<string, HttpClient> _eventClients = new(StringComparer.Ordinal);
     private long _subscriptions;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions)
     {
         _journal = journal;
+        _decisions = decisions;
+
         _options = options;
         _children = children;
         _board = board;
@@ -47,22 +57,36 @@ internal sealed class SarkGateway : ISarkGateway
         _clock = clock;
     }
 
-    public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ServerInfo>> ListServersAsync(Caller? caller = null, CancellationToken cancellationToken = default)
     {
         var snapshot = _view.Current;
+        IReadOnlyList<ServerInfo> servers;
         if (snapshot.ListingsFreshUntil > _clock.Now)
         {
             HitAll();
-            return snapshot.Servers;
+            servers = snapshot.Servers;
+        }
+        else
+        {
+            var reply = await CatalogAsync(CatalogQueries.ListServers.Instance, cancellationToken).ConfigureAwait(false);
+            servers = ((CatalogQueries.ServerList)reply).Servers;
         }
 
-        var reply = await CatalogAsync(CatalogQueries.ListServers.Instance, cancellationToken).ConfigureAwait(false);
-        return ((CatalogQueries.ServerList)reply).Servers;
+        return await VisibleServersAsync(servers, caller, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<ServerInfo> GetServerAsync(string server, CancellationToken cancellationToken = default)
+    public async Task<ServerInfo> GetServerAsync(string server, Caller? caller = null, CancellationToken cancellationToken = default)
     {
         RequireName(server, nameof(server));
+        var found = await FindServerAsync(server, cancellationToken).ConfigureAwait(false);
+        var gate = await GateAsync(cancellationToken).ConfigureAwait(false);
+        if (gate is not null && !await MaySeeAsync(gate, found, caller, cancellationToken).ConfigureAwait(false))
+            throw UnknownServer(server);
+        return found;
+    }
+
+    private async Task<ServerInfo> FindServerAsync(string server, CancellationToken cancellationToken)
+    {
         var snapshot = _view.Current;
         var now = _clock.Now;
         if (snapshot.ByName.TryGetValue(server, out var view) && view.FreshUntil > now)
@@ -81,7 +105,18 @@ internal sealed class SarkGateway : ISarkGateway
         return reply is CatalogQueries.ServerFound found ? found.Server : throw UnknownServer(server);
     }
 
-    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? server = null, Caller? caller = null, CancellationToken cancellationToken = default)
+    {
+        var tools = await FindToolsAsync(server, cancellationToken).ConfigureAwait(false);
+        var gate = await GateAsync(cancellationToken).ConfigureAwait(false);
+        if (gate is null)
+            return tools;
+        if (server is not null && !await MaySeeAsync(gate, _view.Current.ByName.TryGetValue(server, out var v) ? v.Server : null, caller, cancellationToken).ConfigureAwait(false))
+            throw UnknownServer(server);
+        return await CallableToolsAsync(gate, tools, caller, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<ToolInfo>> FindToolsAsync(string? server, CancellationToken cancellationToken)
     {
         var snapshot = _view.Current;
         var now = _clock.Now;
@@ -111,6 +146,63 @@ internal sealed class SarkGateway : ISarkGateway
 
         var reply = await CatalogAsync(new CatalogQueries.ListTools(server), cancellationToken).ConfigureAwait(false);
         return reply is CatalogQueries.ToolList list ? list.Tools : throw UnknownServer(server!);
+    }
+
+    /// <summary>The servers the caller may see (<c>server:list</c>), in order.</summary>
+    private async Task<IReadOnlyList<ServerInfo>> VisibleServersAsync(IReadOnlyList<ServerInfo> servers, Caller? caller, CancellationToken cancellationToken)
+    {
+        var gate = await GateAsync(cancellationToken).ConfigureAwait(false);
+        if (gate is null)
+            return servers;
+        var visible = new List<ServerInfo>(servers.Count);
+        foreach (var server in servers)
+        {
+            if (await MaySeeAsync(gate, server, caller, cancellationToken).ConfigureAwait(false))
+                visible.Add(server);
+        }
+
+        return visible;
+    }
+
+    private async ValueTask<bool> MaySeeAsync(PolicyGate gate, ServerInfo? server, Caller? caller, CancellationToken cancellationToken)
+    {
+        if (server is null)
+            return true;
+        var input = PolicyInput.ForServerList(caller ?? Caller.Local, server, ListRequestId, _clock.Now, PolicySource);
+        return (await gate.DecideAsync(input, NoArguments, cancellationToken).ConfigureAwait(false)).Allow;
+    }
+
+    /// <summary>The policy's gate, once the tree (and its decision point) has started; null when the options have no policy.</summary>
+    private ValueTask<PolicyGate?> GateAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Policy is null)
+            return ValueTask.FromResult<PolicyGate?>(null);
+        if (_gate is { } gate)
+            return ValueTask.FromResult<PolicyGate?>(gate);
+        return BuildAsync();
+
+        async ValueTask<PolicyGate?> BuildAsync()
+        {
+            var children = await ChildrenAsync(cancellationToken).ConfigureAwait(false);
+            return _gate = new PolicyGate(children.Policy!, _decisions, _options.Policy);
+        }
+    }
+
+    /// <summary>The tools the caller may call (<c>tool:list</c>), in order.</summary>
+    private async Task<IReadOnlyList<ToolInfo>> CallableToolsAsync(PolicyGate gate, IReadOnlyList<ToolInfo> tools, Caller? caller, CancellationToken cancellationToken)
+    {
+        var snapshot = _view.Current;
+        var callable = new List<ToolInfo>(tools.Count);
+        foreach (var tool in tools)
+        {
+            if (!snapshot.ByName.TryGetValue(tool.ServerName, out var view))
+                continue;
+            var input = PolicyInput.ForToolList(caller ?? Caller.Local, view.Server, tool, ListRequestId, _clock.Now, PolicySource);
+            if ((await gate.DecideAsync(input, NoArguments, cancellationToken).ConfigureAwait(false)).Allow)
+                callable.Add(tool);
+        }
+
+        return callable;
     }
 
     public async Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default)
@@ -160,6 +252,19 @@ internal sealed class SarkGateway : ISarkGateway
             {
                 outcome = SarkErrorCode.ShuttingDown.ToWire();
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
+            }
+
+            var caller = options?.Caller ?? Caller.Local;
+            if (await GateAsync(cancellationToken).ConfigureAwait(false) is { } gate)
+            {
+                var decision = await AuthorizeAsync(gate, caller, server, tool, arguments, requestId, cancellationToken).ConfigureAwait(false);
+                if (!decision.Allow)
+                {
+                    outcome = SarkErrorCode.PolicyDenied.ToWire();
+                    throw new PolicyDeniedException(decision, requestId);
+                }
+
+                arguments = decision.EffectiveArguments(arguments);
             }
 
             SarkError? refusal = null;
@@ -217,6 +322,11 @@ internal sealed class SarkGateway : ISarkGateway
         catch (UpstreamTimeoutException)
         {
             outcome = SarkErrorCode.UpstreamTimeout.ToWire();
+            throw;
+        }
+        catch (PolicyUnavailableException)
+        {
+            outcome = SarkErrorCode.PolicyUnavailable.ToWire();
             throw;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -300,6 +410,28 @@ internal sealed class SarkGateway : ISarkGateway
         return client;
     });
 
+    /// <summary>The <c>tool:invoke</c> decision, with the catalog's sensitivities (critical when the catalog does not know them).</summary>
+    private ValueTask<PolicyDecision> AuthorizeAsync(PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string requestId, CancellationToken cancellationToken)
+    {
+        var serverSensitivity = "critical";
+        var toolSensitivity = "critical";
+        if (_view.Current.ByName.TryGetValue(server, out var view))
+        {
+            serverSensitivity = view.Server.SensitivityLevel;
+            foreach (var known in view.Tools)
+            {
+                if (known.ToolName == tool)
+                {
+                    toolSensitivity = known.SensitivityLevel;
+                    break;
+                }
+            }
+        }
+
+        var input = PolicyInput.ForInvoke(caller, server, serverSensitivity, tool, toolSensitivity, arguments, requestId, _clock.Now, PolicySource);
+        return gate.DecideAsync(input, CanonicalJson.Hash(arguments), cancellationToken);
+    }
+
     /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>
     private async Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken)
     {
@@ -351,7 +483,7 @@ internal sealed class SarkGateway : ISarkGateway
     internal int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
-    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock, _journal);
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock, _journal, _decisions);
 
     /// <summary>The node's own events (served on <c>GET /api/v1/events</c>).</summary>
     internal EventJournal Events => _journal;

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
 using Sark.Actors.Events;
+using Sark.Actors.Policy;
 using Sark.Actors.Upstreams;
 
 namespace Sark.Actors.Hosting;
@@ -17,8 +18,9 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions)
     {
+        var policy = options.Policy is { } policyOptions ? Context.ActorOf(PolicyDecisionPoint.Props(policyOptions, decisions), "policy") : null;
         var catalog = Context.ActorOf(CatalogActor.Props(options, view, journal), "catalog");
         var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board, journal), "upstreams");
         var streams = Context.ActorOf(EventStreamManager.Props(options.Events.MaxStreams), "streams");
@@ -27,15 +29,17 @@ internal sealed class SarkRoot : UntypedActor
         registry.Register<CatalogActor>(catalog, overwrite: true);
         registry.Register<UpstreamManager>(upstreams, overwrite: true);
         registry.Register<EventStreamManager>(streams, overwrite: true);
-        children.TrySetResult(new Children(upstreams, catalog, streams));
+        if (policy is not null)
+            registry.Register<PolicyDecisionPoint>(policy, overwrite: true);
+        children.TrySetResult(new Children(upstreams, catalog, streams, policy));
     }
 
     /// <summary>The children the facade talks to.</summary>
-    public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams);
+    public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams, IActorRef? Policy);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -51,7 +55,8 @@ internal static class SarkRuntime
         var board = new CircuitBoard();
         var view = new CatalogView(options);
         var journal = new EventJournal(options.Events.JournalSize);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal), "sark");
-        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal));
+        var decisions = new DecisionCache(system.Scheduler, options.Policy?.CacheMaxEntries ?? 1);
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions), "sark");
+        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions));
     }
 }

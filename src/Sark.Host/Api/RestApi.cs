@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Sark.Actors;
 using Sark.Actors.Configuration;
+using Sark.Host.Security;
 
 namespace Sark.Host.Api;
 
@@ -25,14 +26,14 @@ internal static class RestApi
     private static async Task<IResult> ListServersAsync(HttpContext context, [FromServices] ISarkGateway gateway)
     {
         var page = Page.From(context.Request.Query, context.TraceIdentifier);
-        var servers = await gateway.ListServersAsync(context.RequestAborted).ConfigureAwait(false);
+        var servers = await gateway.ListServersAsync(context.GetCaller(), context.RequestAborted).ConfigureAwait(false);
         var (items, next) = page.Apply(servers);
         return Results.Json(new ServerListResponse(items, servers.Count, next), NodeJsonContext.Default.ServerListResponse);
     }
 
     private static async Task<IResult> GetServerAsync(string name, HttpContext context, [FromServices] ISarkGateway gateway)
     {
-        var server = await gateway.GetServerAsync(name, context.RequestAborted).ConfigureAwait(false);
+        var server = await gateway.GetServerAsync(name, context.GetCaller(), context.RequestAborted).ConfigureAwait(false);
         return Results.Json(server, NodeJsonContext.Default.ServerInfo);
     }
 
@@ -40,7 +41,7 @@ internal static class RestApi
     {
         var page = Page.From(context.Request.Query, context.TraceIdentifier);
         var server = context.Request.Query["server"].ToString();
-        var tools = await gateway.ListToolsAsync(server.Length == 0 ? null : server, context.RequestAborted).ConfigureAwait(false);
+        var tools = await gateway.ListToolsAsync(server.Length == 0 ? null : server, context.GetCaller(), context.RequestAborted).ConfigureAwait(false);
         var (items, next) = page.Apply(tools);
         return Results.Json(new ToolListResponse(items, tools.Count, next), NodeJsonContext.Default.ToolListResponse);
     }
@@ -51,7 +52,7 @@ internal static class RestApi
         var request = await InvokeRequest.ReadAsync(context.Request, options.Node.MaxRequestBodyBytes, requestId, context.RequestAborted)
             .ConfigureAwait(false);
         var result = await gateway.InvokeToolAsync(
-            request.Server, request.Tool, request.Parameters, new InvokeOptions { RequestId = requestId, Route = request.Route }, context.RequestAborted).ConfigureAwait(false);
+            request.Server, request.Tool, request.Parameters, new InvokeOptions { RequestId = requestId, Route = request.Route, Caller = context.GetCaller() }, context.RequestAborted).ConfigureAwait(false);
         return Results.Json(new InvokeResponse("success", result.Result, result.RequestId), NodeJsonContext.Default.InvokeResponse);
     }
 

@@ -14,6 +14,7 @@ internal static class BenchConfig
         text.AppendLine("  node.http.bind = \"127.0.0.1:0\"");
         // The harness calls the REST API without credentials, on loopback.
         text.AppendLine("  auth.anonymous.enabled = true");
+        text.AppendLine("  policy.embedded.rules = [ { name = bench-local-caller, effect = allow, subjects = [local] } ]");
         text.AppendLine("  upstreams {");
         foreach (var (name, command) in upstreams)
         {

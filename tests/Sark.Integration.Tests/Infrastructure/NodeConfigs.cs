@@ -27,7 +27,9 @@ internal static class NodeConfigs
     /// authentication turns it off again (<c>sark.auth.anonymous.enabled = false</c>), which
     /// wins because it comes later.
     /// </summary>
-    public const string AnonymousCallers = "sark.auth.anonymous.enabled = true\n";
+    public const string AnonymousCallers =
+        "sark.auth.anonymous.enabled = true\n"
+        + "sark.policy.embedded.rules = [ { name = spec-local-caller, effect = allow, subjects = [local] } ]\n";
 
     /// <summary>A HOCON quoted string (the same escapes as JSON).</summary>
     public static string Quote(string value) => JsonSerializer.Serialize(value);
