@@ -49,6 +49,9 @@ internal sealed class DemoTools
         Register("add_tool", "Adds an echo-like tool with the given name and notifies list_changed.", """
             {"type":"object","properties":{"name":{"type":"string","description":"Name of the new tool"}},"required":["name"]}
             """, AddToolAsync);
+        Register("args", "Returns the arguments it received, exactly, as JSON text (to check what a gateway sent).", """
+            {"type":"object","properties":{},"required":[]}
+            """, static (arguments, _) => ValueTask.FromResult(ToolResult.Text(arguments.Raw)));
         Register("env", "Returns the value of an environment variable, or <unset>.", """
             {"type":"object","properties":{"name":{"type":"string","description":"Environment variable name"}},"required":["name"]}
             """, EnvAsync);

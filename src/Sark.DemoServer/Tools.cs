@@ -84,6 +84,9 @@ internal sealed class ToolArgumentException(string message) : Exception(message)
 /// <summary>Typed, validating access to the <c>arguments</c> object of a <c>tools/call</c>.</summary>
 internal readonly struct ToolArguments(JsonElement arguments)
 {
+    /// <summary>The arguments exactly as received (<c>{}</c> when the request had none).</summary>
+    public string Raw => arguments.ValueKind == JsonValueKind.Undefined ? "{}" : arguments.GetRawText();
+
     /// <summary>A required string argument.</summary>
     public string RequireString(string name) =>
         GetString(name) ?? throw new ToolArgumentException($"missing required argument '{name}' (string)");
