@@ -94,9 +94,10 @@ internal static class SseConnection
         catch (HttpRequestException ex)
         {
             cursor.Disconnected();
-            throw new SseStreamException($"{uri.GetLeftPart(UriPartial.Authority)} could not be reached ({ex.Message})", fatal: false);
+            throw new SseStreamException($"{uri.GetLeftPart(UriPartial.Authority)} could not be reached ({ex.Message}{(ex.InnerException is { } inner ? " " + inner.Message : "")})", fatal: false);
         }
 
+        SseParser<string>? parser = null;
         try
         {
             var status = (int)response.StatusCode;
@@ -121,7 +122,7 @@ internal static class SseConnection
             yield return SseSignal.Connected.Instance;
             var body = new SseReadGuard(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), settings.ReadTimeout, settings.MaxEventBytes);
             await using var _ = body.ConfigureAwait(false);
-            var parser = SseParser.Create(body);
+            parser = SseParser.Create(body);
             var items = parser.EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
             await using var __ = items.ConfigureAwait(false);
             while (true)
@@ -159,6 +160,9 @@ internal static class SseConnection
         }
         finally
         {
+            // retry: may come in a block without data, which dispatches no item: the parser keeps it.
+            if (parser is { ReconnectionInterval: var interval } && interval != Timeout.InfiniteTimeSpan && interval > TimeSpan.Zero)
+                cursor.ServerRetry = interval;
             response.Dispose();
             cursor.Disconnected();
         }
