@@ -1,0 +1,342 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using ModelContextProtocol.Client;
+using Sark.Actors.Catalog;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Upstreams.McpHttp;
+
+/// <summary>
+/// The connection actor of an <c>mcp-http</c> upstream: one remote MCP server over Streamable
+/// HTTP or legacy HTTP+SSE, spoken to through the official C# SDK (<see cref="McpHttpSession"/>).
+/// Child of the upstream's BackoffSupervisor; it follows the fault protocol of every connection.
+/// <code>
+/// PreStart ▶ Connecting: connect, initialize (protocol ladder), tools/list, all pages   [calls queue, with deadlines]
+///   └▶ Ready: tools/call ⇄ results (each a task with its timeout, cancellable); list_changed ▶ re-list
+///        session expired (HTTP 404) ▶ Connecting again, once; the refused calls are sent again
+/// unreachable | stream closed | origin refused | init-timeout | failure threshold ──▶ Faulting
+/// Faulting: every call answered upstream_unavailable; circuit's ack (or 2 s) ──▶ stop
+/// PostStop: fail what is in flight, cancel the tasks, end the session
+/// </code>
+/// </summary>
+internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
+{
+    private const string InitTimer = "init";
+    private const string FaultTimer = "fault";
+
+    private readonly UpstreamOptions _options;
+    private readonly IActorRef _owner;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Protocol.FailureCounter _failures;
+    private McpHttpSession? _session;
+    private ServerInfo? _server;
+    private ImmutableArray<ToolInfo> _tools = [];
+    private int _generation;
+    private int _attempt;
+    private bool _recovered;
+    private bool _listing;
+    private bool _listAgain;
+    private string? _faultReason;
+
+    public McpHttpServer(UpstreamOptions options, IActorRef owner)
+    {
+        _options = options;
+        _owner = owner;
+        _failures = new Protocol.FailureCounter(options.FailureThreshold);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(UpstreamOptions options, IActorRef owner) =>
+        Akka.Actor.Props.Create(() => new McpHttpServer(options, owner));
+
+    protected override void PreStart()
+    {
+        _owner.Tell(new ConnectionEvents.Started(Self, null));
+        Connect();
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        FailAll(CoordinatedShutdown.Get(Context.System).ShutdownReason is not null
+            ? new SarkError(SarkErrorCode.ShuttingDown, $"The node is shutting down; the call to upstream '{_options.Name}' was not completed.")
+            : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again."));
+        EndSession();
+        _stopping.Dispose();
+    }
+
+    protected override void OnReceive(object message) => Connecting(message);
+
+    /// <summary>Connect, initialize and list; calls wait in the queue.</summary>
+    private void Connecting(object message)
+    {
+        switch (message)
+        {
+            case Connected connected when connected.Generation == _generation:
+                OnConnected(connected);
+                break;
+            case Connected stale:
+                _ = stale.Session.DisposeAsync().AsTask();
+                break;
+            case ConnectFailed failed when failed.Generation == _generation:
+                Fault(_recovered ? $"could not re-initialize the session the server expired: {failed.Failure.Reason}" : failed.Failure.Reason);
+                break;
+            case InitTimedOut:
+                Fault($"did not connect, initialize and list its tools within {_options.InitTimeout.TotalSeconds:0.#}s (init-timeout)");
+                break;
+            case CallTool call:
+                Enqueue(call, Sender);
+                break;
+            default:
+                Common(message);
+                break;
+        }
+    }
+
+    /// <summary>Serve calls; relay list_changed; recover an expired session.</summary>
+    private void Ready(object message)
+    {
+        switch (message)
+        {
+            case CallTool call:
+                StartCall(call, Sender, System.Diagnostics.Stopwatch.GetTimestamp());
+                break;
+            case ToolsListChanged:
+                ListAgain();
+                break;
+            case Listed listed when listed.Generation == _generation:
+                OnListed(listed);
+                break;
+            case Closed closed when closed.Generation == _generation:
+                OnFailure(McpHttpFailure.Classify(closed.Exception, timedOut: false), "the session");
+                break;
+            default:
+                Common(message);
+                break;
+        }
+    }
+
+    /// <summary>What every state but Faulting handles alike.</summary>
+    private void Common(object message)
+    {
+        switch (message)
+        {
+            case CallDone done:
+                OnCallDone(done);
+                break;
+            case CancelCall cancel:
+                Cancel(cancel.RequestId);
+                break;
+            case QueuedTimedOut timedOut:
+                OnQueuedTimedOut(timedOut.RequestId);
+                break;
+            case RefreshCatalog refresh when _server is not null && _session is not null:
+                Sender.Tell(new CatalogCommands.Refreshed(refresh.Key, [new CatalogEntry(_server with { ToolsCount = _tools.Length }, _tools)]));
+                break;
+            case RefreshCatalog refresh:
+                Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' is still connecting. Try again shortly.") { NotSent = true }));
+                break;
+            case ConnectionEvents.Attempt attempt:
+                _attempt = attempt.ConsecutiveRestarts;
+                break;
+            case Connected or ConnectFailed or Listed or Closed or ToolsListChanged or InitTimedOut:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Faulting(object message)
+    {
+        switch (message)
+        {
+            case CallTool call:
+                Sender.Tell(new ToolCallFailed(call.RequestId, FaultError() with { NotSent = true }));
+                break;
+            case RefreshCatalog refresh:
+                Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, FaultError() with { NotSent = true }));
+                break;
+            case ConnectionEvents.Attempt attempt:
+                _attempt = attempt.ConsecutiveRestarts;
+                break;
+            case ConnectionEvents.FaultAcknowledged or ConnectionFault.AckTimedOut:
+                Context.Stop(Self);
+                break;
+            case Connected late:
+                _ = late.Session.DisposeAsync().AsTask();
+                break;
+        }
+    }
+
+    private void Connect()
+    {
+        var generation = ++_generation;
+        var self = Self;
+        Become(Connecting);
+        Timers.StartSingleTimer(InitTimer, InitTimedOut.Instance, _options.InitTimeout);
+        OpenAndListAsync(self, generation, _stopping.Token).PipeTo(self,
+            success: connected => connected,
+            failure: ex => new ConnectFailed(generation, McpHttpFailure.Classify(ex, timedOut: false)));
+    }
+
+    private async Task<Connected> OpenAndListAsync(IActorRef self, int generation, CancellationToken cancellationToken)
+    {
+        var session = await McpHttpSession.OpenAsync(_options, () => self.Tell(ToolsListChanged.Instance), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var tools = await session.ListToolsAsync(_options.Name, _options.MaxListPages, cancellationToken).ConfigureAwait(false);
+            return new Connected(generation, session, tools);
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void OnConnected(Connected connected)
+    {
+        Timers.Cancel(InitTimer);
+        _session = connected.Session;
+        _server = connected.Session.Server;
+        _tools = connected.Tools;
+        var generation = connected.Generation;
+        connected.Session.Client.Completion.PipeTo(Self, success: details => new Closed(generation, new ClientTransportClosedException(details)));
+        if (generation == 1)
+        {
+            _owner.Tell(ConnectionEvents.Ready.Single(Self, _server with { ToolsCount = _tools.Length }, _tools));
+            _log.Info("Upstream {Upstream} ready: {Url}, {Tools} tools, protocol {Protocol}", _options.Name, _options.Url, _tools.Length, _server.ProtocolVersion);
+        }
+        else
+        {
+            _owner.Tell(new ConnectionEvents.ToolsChanged(_options.Name, _tools));
+            _log.Info("Upstream {Upstream}: session re-initialized after the server expired it; {Tools} tools", _options.Name, _tools.Length);
+        }
+
+        Become(Ready);
+        SendQueued();
+    }
+
+    private void ListAgain()
+    {
+        if (_listing)
+        {
+            _listAgain = true;
+            return;
+        }
+
+        _listing = true;
+        var generation = _generation;
+        _session!.ListToolsAsync(_options.Name, _options.MaxListPages, _stopping.Token).PipeTo(Self,
+            success: tools => new Listed(generation, tools, null),
+            failure: ex => new Listed(generation, [], ex));
+    }
+
+    private void OnListed(Listed listed)
+    {
+        _listing = false;
+        if (listed.Failure is { } ex)
+        {
+            _log.Warning("Upstream {Upstream}: tools/list after list_changed failed: {Reason}", _options.Name, ex.Message);
+            OnFailure(McpHttpFailure.Classify(ex, timedOut: false), "tools/list");
+            return;
+        }
+
+        _tools = listed.Tools;
+        _owner.Tell(new ConnectionEvents.ToolsChanged(_options.Name, _tools));
+        if (_listAgain)
+        {
+            _listAgain = false;
+            ListAgain();
+        }
+    }
+
+    /// <summary>
+    /// A failure of the session (not of one call): an expired session is re-initialized once; a
+    /// fatal one fails the connection; the rest count toward the breaker.
+    /// </summary>
+    private void OnFailure(McpHttpFailure failure, string what)
+    {
+        if (failure.Kind == McpHttpFailureKind.SessionExpired)
+            RecoverSession();
+        else if (failure.IsFatal)
+            Fault(failure.Reason);
+        else if (failure.CountsTowardBreaker)
+            CountFailure($"{what}: {failure.Reason}");
+    }
+
+    private void RecoverSession()
+    {
+        if (_session is null)
+            return; // already re-initializing
+        if (_recovered)
+        {
+            Fault("the server expired the session again right after it was re-initialized");
+            return;
+        }
+
+        _recovered = true;
+        _log.Info("Upstream {Upstream}: the server expired the session (HTTP 404); initializing a new one", _options.Name);
+        EndSession();
+        _listing = false;
+        _listAgain = false;
+        Connect();
+    }
+
+    private void EndSession()
+    {
+        var session = _session;
+        _session = null;
+        if (session is not null)
+            _ = session.DisposeAsync().AsTask();
+    }
+
+    private void CountFailure(string why)
+    {
+        if (_failures.RecordFailure())
+            Fault($"{_failures.Consecutive} consecutive requests failed ({why}); failure-threshold is {_options.FailureThreshold}");
+    }
+
+    /// <summary>Fails everything in flight at once, tells the circuit, and waits for its acknowledgement.</summary>
+    private void Fault(string reason)
+    {
+        if (_faultReason is not null)
+            return;
+        _faultReason = reason;
+        _log.Debug("Upstream {Upstream} failed: {Reason}", _options.Name, reason);
+        Timers.CancelAll();
+        FailAll(FaultError());
+        EndSession();
+        Become(Faulting);
+        _owner.Tell(new ConnectionEvents.Faulted(reason));
+        Timers.StartSingleTimer(FaultTimer, ConnectionFault.AckTimedOut.Instance, ConnectionFault.AckTimeout);
+    }
+
+    private SarkError FaultError() => ConnectionFault.Error(_options, _faultReason!, _attempt);
+
+    private sealed record Connected(int Generation, McpHttpSession Session, ImmutableArray<ToolInfo> Tools) : INoSerializationVerificationNeeded;
+
+    private sealed record ConnectFailed(int Generation, McpHttpFailure Failure) : INoSerializationVerificationNeeded;
+
+    private sealed record Listed(int Generation, ImmutableArray<ToolInfo> Tools, Exception? Failure) : INoSerializationVerificationNeeded;
+
+    private sealed record Closed(int Generation, Exception Exception) : INoSerializationVerificationNeeded;
+
+    private sealed class ToolsListChanged : INoSerializationVerificationNeeded
+    {
+        public static readonly ToolsListChanged Instance = new();
+    }
+
+    private sealed class InitTimedOut : IDeadLetterSuppression
+    {
+        public static readonly InitTimedOut Instance = new();
+    }
+}
