@@ -57,9 +57,12 @@ internal sealed record McpHttpFailure(McpHttpFailureKind Kind, string Reason, in
     /// <summary>The server answered, so the consecutive-failure count starts again.</summary>
     public bool IsAnAnswer => Kind is McpHttpFailureKind.JsonRpcError || (Kind is McpHttpFailureKind.HttpStatus && !CountsTowardBreaker);
 
-    public static McpHttpFailure Classify(Exception exception, bool timedOut)
+    /// <param name="exception">What the SDK threw.</param>
+    /// <param name="timedOut">The call's token was cancelled because its timeout passed.</param>
+    /// <param name="cancelled">The call's token was cancelled (by the timeout, the caller or a stop): whatever was thrown then follows from it.</param>
+    public static McpHttpFailure Classify(Exception exception, bool timedOut = false, bool cancelled = false)
     {
-        if (exception is OperationCanceledException or TaskCanceledException)
+        if (cancelled || timedOut || exception is OperationCanceledException)
         {
             return timedOut
                 ? new McpHttpFailure(McpHttpFailureKind.Timeout, "the call timeout passed")

@@ -78,8 +78,8 @@ internal sealed partial class McpHttpServer
         if (!_inFlight.TryGetValue(flight.Call.RequestId, out var current) || !ReferenceEquals(current, flight))
             return;
         _inFlight.Remove(flight.Call.RequestId);
-        var timedOut = flight.Cancellation.IsCancellationRequested && !flight.CancelledByCaller
-            && Stopwatch.GetElapsedTime(flight.Since) >= (flight.Call.Timeout ?? _options.CallTimeout);
+        var cancelled = flight.Cancellation.IsCancellationRequested;
+        var timedOut = cancelled && !flight.CancelledByCaller && !_stopping.IsCancellationRequested;
         flight.Cancellation.Dispose();
 
         if (done.Failure is null)
@@ -91,7 +91,7 @@ internal sealed partial class McpHttpServer
             return;
         }
 
-        var failure = McpHttpFailure.Classify(done.Failure, timedOut);
+        var failure = McpHttpFailure.Classify(done.Failure, timedOut, cancelled);
         if (failure.Kind == McpHttpFailureKind.SessionExpired && _faultReason is null && (flight.Generation == _generation || _session is null))
         {
             // The server refused it for the session, so it never ran: send it again on the new one.

@@ -114,7 +114,7 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
                 OnListed(listed);
                 break;
             case Closed closed when closed.Generation == _generation:
-                OnFailure(McpHttpFailure.Classify(closed.Exception, timedOut: false), "the session");
+                OnFailure(McpHttpFailure.Classify(closed.Exception), "the session");
                 break;
             default:
                 Common(message);
@@ -184,7 +184,7 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
         Timers.StartSingleTimer(InitTimer, InitTimedOut.Instance, _options.InitTimeout);
         OpenAndListAsync(self, generation, _stopping.Token).PipeTo(self,
             success: connected => connected,
-            failure: ex => new ConnectFailed(generation, McpHttpFailure.Classify(ex, timedOut: false)));
+            failure: ex => new ConnectFailed(generation, McpHttpFailure.Classify(ex)));
     }
 
     private async Task<Connected> OpenAndListAsync(IActorRef self, int generation, CancellationToken cancellationToken)
@@ -246,7 +246,7 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
         if (listed.Failure is { } ex)
         {
             _log.Warning("Upstream {Upstream}: tools/list after list_changed failed: {Reason}", _options.Name, ex.Message);
-            OnFailure(McpHttpFailure.Classify(ex, timedOut: false), "tools/list");
+            OnFailure(McpHttpFailure.Classify(ex), "tools/list");
             return;
         }
 

@@ -16,7 +16,9 @@ namespace Sark.Actors.Upstreams.McpHttp;
 /// </summary>
 internal sealed class McpHttpSession : IAsyncDisposable
 {
+    private static readonly JsonElement EmptyResult = JsonDocument.Parse("{}").RootElement.Clone();
     private readonly HttpClientTransport _transport;
+    private long _lastId;
 
     private McpHttpSession(McpClient client, HttpClientTransport transport, ServerInfo server)
     {
@@ -77,17 +79,54 @@ internal sealed class McpHttpSession : IAsyncDisposable
         }
     }
 
-    /// <summary><c>tools/call</c>; cancelling the token sends <c>notifications/cancelled</c> (the SDK does).</summary>
+    /// <summary>
+    /// <c>tools/call</c> under a request id of ours. Cancelling the token ends the wait and sends
+    /// <c>notifications/cancelled</c> for that id: the SDK sends one only once a request is fully
+    /// sent, which a Streamable HTTP POST never is while its answer is still streaming.
+    /// </summary>
     public async Task<(JsonElement Result, bool IsError)> CallToolAsync(string tool, JsonElement? arguments, string? traceParent, CancellationToken cancellationToken)
     {
-        var request = new CallToolRequestParams
+        var parameters = new CallToolRequestParams
         {
             Name = tool,
             Arguments = ArgumentsOf(arguments),
             Meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent },
         };
-        var result = await Client.CallToolAsync(request, cancellationToken).ConfigureAwait(false);
-        return (JsonSerializer.SerializeToElement(result, McpJsonUtilities.DefaultOptions), result.IsError == true);
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var request = new JsonRpcRequest
+        {
+            Id = id,
+            Method = RequestMethods.ToolsCall,
+            Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.DefaultOptions),
+        };
+        try
+        {
+            var response = await Client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            var result = response.Result is { } node ? JsonSerializer.SerializeToElement(node, McpJsonUtilities.DefaultOptions) : EmptyResult;
+            return (result, McpMessages.IsToolError(result));
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = SendCancelledAsync(id);
+            throw;
+        }
+    }
+
+    private async Task SendCancelledAsync(RequestId id)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Client.SendMessageAsync(new JsonRpcNotification
+            {
+                Method = NotificationMethods.CancelledNotification,
+                Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "cancelled by the gateway (timeout or caller)" }, McpJsonUtilities.DefaultOptions),
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort: the session may be gone.
+        }
     }
 
     /// <summary>Ends the session (Streamable HTTP: DELETE) and releases the HttpClient.</summary>
