@@ -85,7 +85,11 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
                 _ = stale.Session.DisposeAsync().AsTask();
                 break;
             case ConnectFailed failed when failed.Generation == _generation:
-                Fault(_recovered ? $"could not re-initialize the session the server expired: {failed.Failure.Reason}" : failed.Failure.Reason);
+                // A 404 before any session exists is a wrong url, not an expired session.
+                var reason = failed.Failure.Kind == McpHttpFailureKind.SessionExpired
+                    ? $"the url answered HTTP 404; check that it is the server's MCP endpoint (…/mcp or …/sse)"
+                    : failed.Failure.Reason;
+                Fault(_recovered ? $"could not re-initialize the session the server expired: {reason}" : reason);
                 break;
             case InitTimedOut:
                 Fault($"did not connect, initialize and list its tools within {_options.InitTimeout.TotalSeconds:0.#}s (init-timeout)");
