@@ -254,4 +254,31 @@ public sealed class McpHttpUpstreamSpecs(ITestOutputHelper output)
 
         Assert.Equal("s3cret", fake.LastToken);
     }
+
+    [Fact]
+    public async Task A_node_configured_with_an_mcp_http_upstream_lists_and_calls_server_everything()
+    {
+        await using var server = await EverythingHttpProcess.StartAsync("streamableHttp");
+        var hocon = $$"""
+            sark.upstreams.everything {
+              kind = mcp-http
+              url = "{{server.Url}}"
+              transport = streamable-http
+              headers { X-Sark-Spec = "node" }
+              required = true
+            }
+            """;
+        await using var node = await NodeProcess.StartAsync(hocon);
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+
+        using var servers = await node.Http.GetAsync("/api/v1/servers");
+        var listed = Assert.Single((await servers.JsonAsync()).GetProperty("servers").EnumerateArray());
+        using var invoke = await node.Http.InvokeAsync(new { server = "everything", tool = "get-sum", parameters = new { a = 20, b = 22 } });
+        var body = await invoke.JsonAsync();
+
+        Assert.Equal("everything", listed.GetProperty("server_name").GetString());
+        Assert.Equal("mcp-http", listed.GetProperty("transport").GetString());
+        Assert.Equal("success", body.GetProperty("status").GetString());
+        Assert.Contains("42", body.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
 }

@@ -54,6 +54,12 @@ internal sealed partial class McpHttpServer
 
         Become(Ready);
         SendQueued();
+        if (_listAgain)
+        {
+            // list_changed arrived while connecting, after the listing was read.
+            _listAgain = false;
+            ListAgain();
+        }
     }
 
     private void ListAgain()
@@ -66,18 +72,24 @@ internal sealed partial class McpHttpServer
 
         _listing = true;
         var generation = _generation;
-        _session!.ListToolsAsync(_options.Name, _options.MaxListPages, _stopping.Token).PipeTo(Self,
-            success: tools => new Listed(generation, tools, null),
-            failure: ex => new Listed(generation, [], ex));
+        // A re-listing has the init timeout too, so a server that stops answering it is noticed.
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(_options.InitTimeout);
+        _session!.ListToolsAsync(_options.Name, _options.MaxListPages, deadline.Token).PipeTo(Self,
+            success: tools => new Listed(generation, tools, null, deadline),
+            failure: ex => new Listed(generation, [], ex, deadline));
     }
 
     private void OnListed(Listed listed)
     {
         _listing = false;
+        var timedOut = listed.Deadline.IsCancellationRequested && !_stopping.IsCancellationRequested;
+        listed.Deadline.Dispose();
         if (listed.Failure is { } ex)
         {
-            _log.Warning("Upstream {Upstream}: tools/list after list_changed failed: {Reason}", _options.Name, ex.Message);
-            OnFailure(McpHttpFailure.Classify(ex), "tools/list");
+            var failure = McpHttpFailure.Classify(ex, timedOut, cancelled: timedOut);
+            _log.Warning("Upstream {Upstream}: tools/list after list_changed failed: {Reason}", _options.Name, failure.Reason);
+            OnFailure(failure, "tools/list");
             return;
         }
 

@@ -97,6 +97,9 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
             case CallTool call:
                 Enqueue(call, Sender);
                 break;
+            case ToolsListChanged:
+                _listAgain = true; // listed once connected: the listing under way may predate it
+                break;
             default:
                 Common(message);
                 break;
@@ -207,7 +210,7 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
 
     private sealed record ConnectFailed(int Generation, McpHttpFailure Failure) : INoSerializationVerificationNeeded;
 
-    private sealed record Listed(int Generation, ImmutableArray<ToolInfo> Tools, Exception? Failure) : INoSerializationVerificationNeeded;
+    private sealed record Listed(int Generation, ImmutableArray<ToolInfo> Tools, Exception? Failure, CancellationTokenSource Deadline) : INoSerializationVerificationNeeded;
 
     private sealed record Closed(int Generation, Exception Exception) : INoSerializationVerificationNeeded;
 
