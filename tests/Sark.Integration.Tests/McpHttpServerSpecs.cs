@@ -89,4 +89,25 @@ public sealed class McpHttpServerSpecs : TestKit
         Assert.Contains("HTTP 404", faulted.Reason, StringComparison.Ordinal);
         Assert.Contains("MCP endpoint", faulted.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Consecutive_timeouts_up_to_the_failure_threshold_fault_the_connection()
+    {
+        await using var fake = await FakeMcpHttpServer.StartAsync();
+        var circuit = CreateTestProbe();
+        var conn = Sys.ActorOf(McpHttpServer.Props(Options(fake.StreamableUrl), circuit));
+        circuit.ExpectMsg<ConnectionEvents.Started>();
+        circuit.ExpectMsg<ConnectionEvents.Ready>(TimeSpan.FromSeconds(15));
+
+        conn.Tell(new CallTool("t1", "remote", "hang", null, TimeSpan.FromMilliseconds(200)), TestActor);
+        var first = ExpectMsg<ToolCallFailed>(TimeSpan.FromSeconds(5));
+        circuit.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        conn.Tell(new CallTool("t2", "remote", "hang", null, TimeSpan.FromMilliseconds(200)), TestActor);
+        var second = ExpectMsg<ToolCallFailed>(TimeSpan.FromSeconds(5));
+        var faulted = circuit.ExpectMsg<ConnectionEvents.Faulted>(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(SarkErrorCode.UpstreamTimeout, first.Error.Code);
+        Assert.Equal(SarkErrorCode.UpstreamTimeout, second.Error.Code);
+        Assert.Contains("2 consecutive requests failed", faulted.Reason, StringComparison.Ordinal);
+    }
 }
