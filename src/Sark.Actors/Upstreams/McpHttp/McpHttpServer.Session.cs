@@ -24,6 +24,8 @@ internal sealed partial class McpHttpServer
         try
         {
             var tools = await session.ListToolsAsync(_options.Name, _options.MaxListPages, cancellationToken).ConfigureAwait(false);
+            // Stopped meanwhile: end the session here, since nobody will receive it.
+            cancellationToken.ThrowIfCancellationRequested();
             return new Connected(generation, session, tools);
         }
         catch
