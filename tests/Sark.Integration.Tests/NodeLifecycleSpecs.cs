@@ -21,14 +21,14 @@ public sealed class NodeLifecycleSpecs
     }
 
     [Fact]
-    public async Task Upstream_kind_the_runtime_cannot_run_yet_is_a_configuration_error()
+    public async Task Mcp_http_header_with_a_line_break_is_a_configuration_error_naming_the_key()
     {
-        const string hocon = """sark.upstreams.remote { kind = mcp-http, url = "http://127.0.0.1:9" }""";
+        const string hocon = """sark.upstreams.remote { kind = mcp-http, url = "http://127.0.0.1:9/mcp", headers { X-Token = "a\r\nX-Injected: 1" } }""";
 
         var exit = await NodeProcess.RunToExitAsync(hocon, ["--bind", "127.0.0.1:0"], ExitTimeout);
 
         Assert.True(exit.ExitCode == 2, exit.ToString());
-        Assert.Contains("sark: configuration error: sark.upstreams.remote.kind", exit.StderrText, StringComparison.Ordinal);
+        Assert.Contains("sark: configuration error: sark.upstreams.remote.headers.X-Token", exit.StderrText, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", exit.StderrText + string.Join('\n', exit.Stdout), StringComparison.Ordinal);
     }
 

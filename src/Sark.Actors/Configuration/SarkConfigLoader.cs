@@ -203,6 +203,8 @@ public static partial class SarkConfigLoader
                 };
                 break;
             case UpstreamKind.McpHttp:
+                options = options with { Transport = ReadMcpHttpTransport(c, key), Headers = ReadHeaders(c, key) };
+                goto case UpstreamKind.Gateway;
             case UpstreamKind.Gateway:
                 if (options.Url is null || !Uri.TryCreate(options.Url, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
                     throw new SarkConfigException($"{key}.url: must be an absolute http(s) URL.");
@@ -238,6 +240,46 @@ public static partial class SarkConfigLoader
         }
 
         return env.ToImmutable();
+    }
+
+    private static McpHttpTransport ReadMcpHttpTransport(Config c, string key) => c.GetString("transport", "auto") switch
+    {
+        "auto" => McpHttpTransport.Auto,
+        "streamable-http" => McpHttpTransport.StreamableHttp,
+        "sse" => McpHttpTransport.Sse,
+        var other => throw new SarkConfigException($"{key}.transport: '{other}' is not a transport; use auto, streamable-http or sse."),
+    };
+
+    /// <summary>mcp-http static headers: strings without CR or LF (a header value must not smuggle another header).</summary>
+    private static ImmutableDictionary<string, string> ReadHeaders(Config c, string key)
+    {
+        var value = c.GetValue("headers");
+        if (value is null || value.IsEmpty)
+            return ImmutableDictionary<string, string>.Empty;
+        if (!value.IsObject())
+            throw new SarkConfigException($"{key}.headers: must be an object of Header-Name = value pairs.");
+        var headers = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in value.GetObject().Items.Keys)
+        {
+            string? text;
+            try
+            {
+                text = c.GetString($"headers.{Quote(name)}", null);
+            }
+            catch (Exception ex)
+            {
+                throw new SarkConfigException($"{key}.headers.{name}: must be a string.", ex);
+            }
+
+            if (name.Length == 0 || name.AsSpan().IndexOfAny("\r\n: ") >= 0)
+                throw new SarkConfigException($"{key}.headers.{name}: is not a header name.");
+            if (text is not null && text.AsSpan().IndexOfAny('\r', '\n') >= 0)
+                throw new SarkConfigException($"{key}.headers.{name}: the value contains a line break (CR or LF), which could inject headers; remove it.");
+            if (!string.IsNullOrEmpty(text))
+                headers[name] = text;
+        }
+
+        return headers.ToImmutable();
     }
 
     private static string Quote(string name) => name.Contains('.') ? $"\"{name}\"" : name;

@@ -10,6 +10,14 @@ public enum UpstreamKind
     Gateway,
 }
 
+/// <summary>The HTTP transport of an <c>mcp-http</c> upstream (<c>transport = auto | streamable-http | sse</c>).</summary>
+public enum McpHttpTransport
+{
+    Auto,
+    StreamableHttp,
+    Sse,
+}
+
 /// <summary>The configuration spelling of <see cref="UpstreamKind"/>, used wherever a kind is shown.</summary>
 public static class UpstreamKinds
 {
@@ -181,6 +189,12 @@ public sealed record UpstreamOptions
 
     /// <summary>Remote upstreams: the base URL.</summary>
     public string? Url { get; init; }
+
+    /// <summary>mcp-http: which HTTP transport to speak (auto tries Streamable HTTP, then legacy HTTP+SSE).</summary>
+    public McpHttpTransport Transport { get; init; } = McpHttpTransport.Auto;
+
+    /// <summary>mcp-http: static headers sent with every request (no CR/LF: refused at load).</summary>
+    public ImmutableDictionary<string, string> Headers { get; init; } = ImmutableDictionary<string, string>.Empty;
 
     /// <summary>gateway: the registry's API key, sent as <c>X-API-Key</c>. From the environment: <c>${?VAR}</c>.</summary>
     public string? ApiKey { get; init; }

@@ -26,7 +26,6 @@ public static class SarkHostingExtensions
         this AkkaConfigurationBuilder builder, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ValidateKinds(options, connectionProps);
         var stopBudget = StopBudget(options);
         builder.AddHocon(ShutdownPhases(options, stopBudget), HoconAddMode.Prepend);
 
@@ -88,19 +87,5 @@ public static class SarkHostingExtensions
               service-stop.timeout = {{stop}}ms
             }
             """;
-    }
-
-    private static void ValidateKinds(SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
-    {
-        if (connectionProps is not null)
-            return;
-        foreach (var upstream in options.Upstreams.Values)
-        {
-            if (upstream.Kind == UpstreamKind.McpHttp)
-            {
-                throw new SarkConfigException(
-                    $"sark.upstreams.{upstream.Name}.kind: upstreams of kind {upstream.Kind.ToConfigName()} are not available in this version; use mcp-stdio or gateway.");
-            }
-        }
     }
 }

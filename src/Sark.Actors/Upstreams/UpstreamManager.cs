@@ -43,9 +43,10 @@ internal sealed class UpstreamManager : UntypedActor
     public static Props ConnectionProps(UpstreamOptions options, IActorRef owner) => options.Kind switch
     {
         UpstreamKind.McpStdio => StdioServer.Props(options, owner),
+        UpstreamKind.McpHttp => McpHttp.McpHttpServer.Props(options, owner),
         UpstreamKind.Gateway => Gateway.GatewayConnection.Props(options, owner),
         _ => throw new SarkConfigException(
-            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind.ToConfigName()} are not available in this version; use mcp-stdio or gateway."),
+            $"sark.upstreams.{options.Name}.kind: upstreams of kind {options.Kind.ToConfigName()} are not available in this version."),
     };
 
     protected override void PreStart()

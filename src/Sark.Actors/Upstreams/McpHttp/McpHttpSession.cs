@@ -1,0 +1,219 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using Sark.Actors.Configuration;
+using Sark.Actors.Protocol;
+
+namespace Sark.Actors.Upstreams.McpHttp;
+
+/// <summary>
+/// One MCP client session with an <c>mcp-http</c> upstream, over the official SDK: the HttpClient
+/// (with the <see cref="OriginGuard"/>, no redirects), the SDK's transport and client. Not an actor:
+/// <see cref="McpHttpServer"/> owns it and runs its methods as detached tasks.
+/// </summary>
+internal sealed class McpHttpSession : IAsyncDisposable
+{
+    private static readonly JsonElement EmptyResult = JsonDocument.Parse("{}").RootElement.Clone();
+    private readonly HttpClientTransport _transport;
+    private long _lastId;
+
+    private McpHttpSession(McpClient client, HttpClientTransport transport, ServerInfo server)
+    {
+        Client = client;
+        _transport = transport;
+        Server = server;
+    }
+
+    public McpClient Client { get; }
+
+    /// <summary>The server as the catalog lists it (without its tool count).</summary>
+    public ServerInfo Server { get; }
+
+    /// <summary>
+    /// Connects, initializes (negotiating the protocol revision, <see cref="ProtocolLadder"/>) and
+    /// returns the session. <paramref name="onToolsChanged"/> runs on the SDK's thread for every
+    /// <c>notifications/tools/list_changed</c>: it must only send a message.
+    /// </summary>
+    public static async Task<McpHttpSession> OpenAsync(UpstreamOptions options, Action onToolsChanged, CancellationToken cancellationToken)
+    {
+        var endpoint = new Uri(options.Url!);
+        string? version = null;
+        while (true)
+        {
+            var transport = CreateTransport(options, endpoint);
+            try
+            {
+                var client = await McpClient.CreateAsync(transport, ClientOptions(options, version, onToolsChanged), loggerFactory: null, cancellationToken).ConfigureAwait(false);
+                return new McpHttpSession(client, transport, ServerInfoOf(options, client));
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsVersionRefusal(ex) && ProtocolLadder.Next(version) is { } older)
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+                version = older;
+            }
+            catch
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Every page of <c>tools/list</c> (cursor / nextCursor), with the max-pages and repeated-cursor guards.</summary>
+    public async Task<ImmutableArray<ToolInfo>> ListToolsAsync(string server, int maxPages, CancellationToken cancellationToken)
+    {
+        var list = new McpToolList(server, maxPages);
+        string? cursor = null;
+        while (true)
+        {
+            var page = await Client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            var step = list.AddPage(JsonSerializer.SerializeToElement(page, McpJsonUtilities.DefaultOptions));
+            if (step.Error is { } error)
+                throw new McpListException(error);
+            if (step.NextCursor is not { } next)
+                return step.Tools!.Value;
+            cursor = next;
+        }
+    }
+
+    /// <summary>
+    /// <c>tools/call</c> under a request id of ours. Cancelling the token ends the wait and sends
+    /// <c>notifications/cancelled</c> for that id: the SDK sends one only once a request is fully
+    /// sent, which a Streamable HTTP POST never is while its answer is still streaming.
+    /// </summary>
+    public async Task<(JsonElement Result, bool IsError)> CallToolAsync(string tool, JsonElement? arguments, string? traceParent, CancellationToken cancellationToken)
+    {
+        var parameters = new CallToolRequestParams
+        {
+            Name = tool,
+            Arguments = ArgumentsOf(arguments),
+            Meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent },
+        };
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var request = new JsonRpcRequest
+        {
+            Id = id,
+            Method = RequestMethods.ToolsCall,
+            Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.DefaultOptions),
+        };
+        try
+        {
+            var response = await Client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            var result = response.Result is { } node ? JsonSerializer.SerializeToElement(node, McpJsonUtilities.DefaultOptions) : EmptyResult;
+            return (result, McpMessages.IsToolError(result));
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = SendCancelledAsync(id);
+            throw;
+        }
+    }
+
+    private async Task SendCancelledAsync(RequestId id)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Client.SendMessageAsync(new JsonRpcNotification
+            {
+                Method = NotificationMethods.CancelledNotification,
+                Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "cancelled by the gateway (timeout or caller)" }, McpJsonUtilities.DefaultOptions),
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort: the session may be gone.
+        }
+    }
+
+    /// <summary>Ends the session (Streamable HTTP: DELETE) and releases the HttpClient.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Client.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static HttpClientTransport CreateTransport(UpstreamOptions options, Uri endpoint)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            // DESIGN.md section 11: no redirects, and no requests to another origin.
+            AllowAutoRedirect = false,
+            ConnectTimeout = options.InitTimeout,
+            MaxResponseDrainSize = 0,
+        };
+        // The SSE streams are long-lived: deadlines come from the tokens (call timeout, init timeout).
+        var http = new HttpClient(new OriginGuard(endpoint, handler)) { Timeout = Timeout.InfiniteTimeSpan };
+        var transportOptions = new HttpClientTransportOptions
+        {
+            Endpoint = endpoint,
+            Name = options.Name,
+            TransportMode = options.Transport switch
+            {
+                McpHttpTransport.StreamableHttp => HttpTransportMode.StreamableHttp,
+                McpHttpTransport.Sse => HttpTransportMode.Sse,
+                _ => HttpTransportMode.AutoDetect,
+            },
+            ConnectionTimeout = options.InitTimeout,
+            AdditionalHeaders = options.Headers.IsEmpty ? null : new Dictionary<string, string>(options.Headers, StringComparer.OrdinalIgnoreCase),
+        };
+        return new HttpClientTransport(transportOptions, http, loggerFactory: null, ownsHttpClient: true);
+    }
+
+    private static McpClientOptions ClientOptions(UpstreamOptions options, string? version, Action onToolsChanged) => new()
+    {
+        ClientInfo = new Implementation { Name = "sark-actors", Version = "0.1.0" },
+        ProtocolVersion = version,
+        InitializationTimeout = options.InitTimeout,
+        Handlers = new McpClientHandlers
+        {
+            NotificationHandlers =
+            [
+                new(NotificationMethods.ToolListChangedNotification, (_, _) =>
+                {
+                    onToolsChanged();
+                    return ValueTask.CompletedTask;
+                }),
+            ],
+        },
+    };
+
+    /// <summary>The server refused the handshake itself (a JSON-RPC error, or a revision the SDK would not accept).</summary>
+    internal static bool IsVersionRefusal(Exception ex) =>
+        ex is McpProtocolException
+        || (ex is McpException && ex.Message.Contains("protocol version", StringComparison.OrdinalIgnoreCase));
+
+    private static ServerInfo ServerInfoOf(UpstreamOptions options, McpClient client)
+    {
+        var initialize = new JsonObject
+        {
+            ["protocolVersion"] = client.NegotiatedProtocolVersion,
+            ["instructions"] = client.ServerInstructions,
+            ["serverInfo"] = client.ServerInfo is { } info ? new JsonObject { ["name"] = info.Name, ["version"] = info.Version } : null,
+        };
+        using var doc = JsonDocument.Parse(initialize.ToJsonString());
+        return McpMessages.ServerInfoFrom(options, doc.RootElement.Clone(), "mcp-http", options.Url!);
+    }
+
+    private static Dictionary<string, JsonElement>? ArgumentsOf(JsonElement? arguments)
+    {
+        if (arguments is not { ValueKind: JsonValueKind.Object } args)
+            return null;
+        var result = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in args.EnumerateObject())
+            result[property.Name] = property.Value.Clone();
+        return result;
+    }
+}
+
+/// <summary>A tools/list walk that could not complete (a page without tools, too many pages, a repeated cursor).</summary>
+internal sealed class McpListException(string message) : Exception(message);
