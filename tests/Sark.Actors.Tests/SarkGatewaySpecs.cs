@@ -54,8 +54,8 @@ public sealed class SarkGatewaySpecs(ITestOutputHelper output)
 
         var server = Assert.Single(await gateway.ListServersAsync());
         Assert.Equal("demo", server.ServerName);
-        Assert.Equal(11, server.ToolsCount);
-        Assert.Equal(11, (await gateway.ListToolsAsync("demo")).Count);
+        Assert.Equal(12, server.ToolsCount);
+        Assert.Equal(12, (await gateway.ListToolsAsync("demo")).Count);
         Assert.Equal("Echo: hi", Text(await gateway.InvokeToolAsync("demo", "echo", Args("""{"message":"hi"}"""))));
     }
 

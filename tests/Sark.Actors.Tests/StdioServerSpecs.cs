@@ -49,10 +49,10 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
 
         // The demo server pages its 11 tools 5 at a time.
         var (server, tools) = Assert.Single(ready.Servers);
-        Assert.Equal(11, tools.Length);
+        Assert.Equal(12, tools.Length);
         Assert.Contains(tools, t => t.ToolName == "echo" && t.Parameters.Single().Name == "message");
         Assert.Equal("2025-06-18", server.ProtocolVersion);
-        Assert.Equal(11, server.ToolsCount);
+        Assert.Equal(12, server.ToolsCount);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
 
         server.Tell(new CallTool("r1", "demo", "echo", Args("""{"message":"hi"}"""), null));
 
-        Assert.Equal(11, ready.ToolCount);
+        Assert.Equal(12, ready.ToolCount);
         Assert.Equal("Echo: hi", Text(ExpectMsg<ToolCallCompleted>().Result));
     }
 

@@ -253,7 +253,7 @@ public sealed class GatewayUpstreamSpecs(ITestOutputHelper output)
         var demo = Assert.Single(serverList.GetProperty("servers").EnumerateArray(), s => s.GetProperty("server_name").GetString() == "demo");
         Assert.Equal(UpstreamName, demo.GetProperty("upstream").GetString());
         Assert.Equal("gateway", demo.GetProperty("transport").GetString());
-        Assert.Equal(11, demo.GetProperty("tools_count").GetInt32());
+        Assert.Equal(12, demo.GetProperty("tools_count").GetInt32());
 
         using var viaB = await nodeB.Http.InvokeAsync(new { server = "demo", tool = "echo", parameters = new { message = "via B" } });
         var bodyB = await viaB.JsonAsync();

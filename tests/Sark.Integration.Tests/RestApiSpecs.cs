@@ -10,13 +10,13 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
     private readonly HttpClient _http = fixture.Http;
 
     [Fact]
-    public async Task Servers_list_shows_the_demo_server_with_its_eleven_tools()
+    public async Task Servers_list_shows_the_demo_server_with_its_twelve_tools()
     {
         using var response = await _http.GetAsync("/api/v1/servers");
         var body = await response.JsonAsync();
 
         var demo = Assert.Single(body.GetProperty("servers").EnumerateArray(), s => s.GetProperty("server_name").GetString() == "demo");
-        Assert.Equal(11, demo.GetProperty("tools_count").GetInt32());
+        Assert.Equal(12, demo.GetProperty("tools_count").GetInt32());
         Assert.Equal("healthy", demo.GetProperty("health_status").GetString());
         foreach (var field in new[] { "server_id", "server_url", "sensitivity_level", "authorized_teams" })
             Assert.True(demo.TryGetProperty(field, out _), $"ServerInfo lacks '{field}': {demo}");
@@ -31,7 +31,7 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
         var server = await response.JsonAsync();
 
         Assert.Equal("demo", server.GetProperty("server_name").GetString());
-        Assert.Equal(11, server.GetProperty("tools_count").GetInt32());
+        Assert.Equal(12, server.GetProperty("tools_count").GetInt32());
     }
 
     [Fact]
@@ -48,8 +48,8 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
         var body = await response.JsonAsync();
 
         var tools = body.GetProperty("tools").EnumerateArray().ToList();
-        Assert.Equal(11, tools.Count);
-        Assert.Equal(11, body.GetProperty("total").GetInt32());
+        Assert.Equal(12, tools.Count);
+        Assert.Equal(12, body.GetProperty("total").GetInt32());
         var echo = Assert.Single(tools, t => t.GetProperty("tool_name").GetString() == "echo");
         Assert.Equal("demo", echo.GetProperty("server_name").GetString());
         Assert.Equal("object", echo.GetProperty("input_schema").GetProperty("type").GetString());
@@ -68,8 +68,8 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
 
         Assert.Equal(4, page1.GetProperty("tools").GetArrayLength());
         Assert.Equal(4, page1.GetProperty("next_offset").GetInt32());
-        Assert.Equal(11, page1.GetProperty("total").GetInt32());
-        Assert.Equal(3, page3.GetProperty("tools").GetArrayLength());
+        Assert.Equal(12, page1.GetProperty("total").GetInt32());
+        Assert.Equal(4, page3.GetProperty("tools").GetArrayLength());
         Assert.False(page3.TryGetProperty("next_offset", out _), "the last page has no next_offset");
     }
 
@@ -101,7 +101,7 @@ public sealed class RestApiSpecs(DemoNodeFixture fixture)
         Assert.Equal("ready", demo.GetProperty("state").GetString());
         Assert.Equal("closed", demo.GetProperty("breaker").GetString());
         Assert.Equal("mcp-stdio", demo.GetProperty("kind").GetString());
-        Assert.Equal(11, demo.GetProperty("tool_count").GetInt32());
+        Assert.Equal(12, demo.GetProperty("tool_count").GetInt32());
         var pid = demo.GetProperty("process_id").GetInt32();
         Assert.True(ProcessTools.IsAlive(pid), $"the demo server's process {pid} should be running");
         foreach (var field in new[] { "restart_count", "consecutive_restarts", "last_error", "last_error_at", "connected_since", "retry_after_ms" })

@@ -32,7 +32,7 @@ public sealed class TwoUpstreamsSpecs
         var servers = await (await node.Http.GetAsync("/api/v1/servers")).JsonAsync();
         var counts = servers.GetProperty("servers").EnumerateArray()
             .ToDictionary(s => s.GetProperty("server_name").GetString()!, s => s.GetProperty("tools_count").GetInt32());
-        Assert.Equal(11, counts["demo"]);
+        Assert.Equal(12, counts["demo"]);
         Assert.Equal(13, counts["everything"]);
 
         var tools = await (await node.Http.GetAsync("/api/v1/tools?server=everything")).JsonAsync();
