@@ -42,6 +42,7 @@ public sealed class PostgresAuditStore : IAuditStore
     private const long SchemaLock = 0x5341524B_41554454; // "SARKAUDT"
 
     private readonly NpgsqlDataSource _dataSource;
+    private volatile bool _schemaReady;
 
     public PostgresAuditStore(string connectionString)
     {
@@ -50,14 +51,65 @@ public sealed class PostgresAuditStore : IAuditStore
 
     public async Task InitializeAsync(CancellationToken ct)
     {
+        try
+        {
+            await CreateSchemaAsync(ct).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            // Idle pooled connections are likely dead too (the server restarted): start fresh.
+            _dataSource.Clear();
+            throw;
+        }
+    }
+
+    private async Task CreateSchemaAsync(CancellationToken ct)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using (var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLock}); {Schema}", connection, tx))
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
+        _schemaReady = true;
     }
 
     public async Task<IReadOnlyList<AuditEvent>> WriteBatchAsync(IReadOnlyList<AuditEvent> events, CancellationToken ct)
+    {
+        try
+        {
+            return await WriteAsync(events, ct).ConfigureAwait(false);
+        }
+        catch (NpgsqlException)
+        {
+            _dataSource.Clear();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Events matching the query. The schema is created first if this store has not done so yet (a
+    /// query may come before the first write); a query that meets a connection broken by a server
+    /// restart is tried once more on a fresh one.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken ct)
+    {
+        query.Validate();
+        try
+        {
+            if (!_schemaReady)
+                await CreateSchemaAsync(ct).ConfigureAwait(false);
+            return await ReadAsync(query, ct).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient || ex is PostgresException { SqlState: "57P01" or "57P02" or "57P03" })
+        {
+            _dataSource.Clear();
+            if (!_schemaReady)
+                await CreateSchemaAsync(ct).ConfigureAwait(false);
+            return await ReadAsync(query, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<AuditEvent>> WriteAsync(IReadOnlyList<AuditEvent> events, CancellationToken ct)
     {
         var written = new AuditEvent[events.Count];
         if (events.Count == 0)
@@ -110,9 +162,8 @@ public sealed class PostgresAuditStore : IAuditStore
         return written;
     }
 
-    public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken ct)
+    private async Task<IReadOnlyList<AuditEvent>> ReadAsync(AuditQuery query, CancellationToken ct)
     {
-        query.Validate();
         await using var command = _dataSource.CreateCommand();
         var sql = new StringBuilder($"SELECT id, {SqliteAuditStore.Columns} FROM audit_events WHERE TRUE");
         if (query.Since is { } since)

@@ -46,6 +46,7 @@ public sealed class SqliteAuditStore : IAuditStore
 
     private readonly string _connectionString;
     private readonly string _path;
+    private volatile bool _schemaReady;
     private SqliteConnection? _writer;
     private SqliteCommand? _insertMany;
     private SqliteCommand? _insertOne;
@@ -72,6 +73,7 @@ public sealed class SqliteAuditStore : IAuditStore
             connection.Open();
             Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
             Execute(connection, Schema);
+            _schemaReady = true;
             _insertMany = Prepare(connection, RowsPerInsert);
             _insertOne = Prepare(connection, 1);
             _lastId = new SqliteCommand("SELECT last_insert_rowid()", connection);
@@ -128,8 +130,18 @@ public sealed class SqliteAuditStore : IAuditStore
     public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken ct)
     {
         query.Validate();
+        if (Path.GetDirectoryName(_path) is { Length: > 0 } dir)
+            Directory.CreateDirectory(dir);
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
+        if (!_schemaReady)
+        {
+            // A query may come before the writer's first write: create the schema (idempotent).
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            Execute(connection, Schema);
+            _schemaReady = true;
+        }
+
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder($"SELECT id, {Columns} FROM audit_events WHERE 1 = 1");
         if (query.Since is { } since)

@@ -139,7 +139,8 @@ internal sealed class PostgresServer : IAsyncDisposable
     /// <summary>Creates a database and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(string name)
     {
-        await using var connection = new NpgsqlConnection(ConnectionString());
+        // Not pooled: a pooled connection would be broken after a Stop/Start.
+        await using var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false");
         await connection.OpenAsync().ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
