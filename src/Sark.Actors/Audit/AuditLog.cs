@@ -143,6 +143,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         return subscription;
     }
 
+    /// <summary>Closes the log, ends every follower and disposes the store. Call it after the actor system has terminated (the writer uses the store).</summary>
     public async ValueTask DisposeAsync()
     {
         AuditTelemetry.Unregister(this);
