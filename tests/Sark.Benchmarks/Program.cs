@@ -24,10 +24,10 @@ const string Usage = """
       open-breaker [--seconds N] [--concurrency 1,16]
                   calls refused by an open circuit through the facade, with and
                   without the circuit board (the Ask path), in one run
-      audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
+      audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR] [--direct 1]
                   sustained audit events/s through AuditLog into a real store, to the
                   shutdown flush; postgres without --pg starts a private server
-                  (/usr/lib/postgresql/*/bin, fsync on)
+                  (/usr/lib/postgresql/*/bin, fsync on); --direct 1 times the store alone
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
