@@ -45,6 +45,24 @@ public abstract class AuditStoreSpecs(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_that_fails_part_way_leaves_no_row_and_its_retry_writes_it_once()
+    {
+        await using var store = await NewStoreAsync();
+        await store.InitializeAsync(CancellationToken.None);
+        var good = Enumerable.Range(0, 20).Select(i => AuditEvent.ForDecision($"req-{i}", "alice", "files", "read", true, "ok")).ToList();
+        var broken = good.Take(15).Append(good[15] with { EventType = null! }).Concat(good.Skip(16)).ToList();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => store.WriteBatchAsync(broken, CancellationToken.None));
+        Assert.Empty(await store.QueryAsync(new AuditQuery(), CancellationToken.None));
+
+        await store.InitializeAsync(CancellationToken.None); // what the writer does before a retry
+        var written = await store.WriteBatchAsync(good, CancellationToken.None);
+        var rows = await store.QueryAsync(new AuditQuery(), CancellationToken.None);
+        Assert.Equal(good.Select(e => e.RequestId), rows.Select(e => e.RequestId));
+        Assert.Equal(written.Select(e => e.Id), rows.Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task Each_query_filter_selects_exactly_the_matching_events()
     {
         await using var store = await NewStoreAsync();
