@@ -8,6 +8,7 @@ using Sark.Benchmarks.Micro;
 //   rss   [--idle N] [--load-calls N] [--ready-timeout N]
 //   micro [BenchmarkDotNet arguments]
 //   open-breaker [--seconds N] [--concurrency 1,16]
+//   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -24,6 +25,10 @@ const string Usage = """
       open-breaker [--seconds N] [--concurrency 1,16]
                   calls refused by an open circuit through the facade, with and
                   without the circuit board (the Ask path), in one run
+      audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR] [--direct 1]
+                  sustained audit events/s through AuditLog into a real store, to the
+                  shutdown flush; postgres without --pg starts a private server
+                  (/usr/lib/postgresql/*/bin, fsync on); --direct 1 times the store alone
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -47,6 +52,8 @@ try
             return await RssCommand.RunAsync(rest).ConfigureAwait(false);
         case OpenBreakerCommand.Command:
             return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
+        case AuditCommand.Command:
+            return await AuditCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
             var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks), typeof(PolicyBenchmarks)], config, args[1..]);
