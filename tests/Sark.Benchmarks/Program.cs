@@ -8,6 +8,7 @@ using Sark.Benchmarks.Micro;
 //   rss   [--idle N] [--load-calls N] [--ready-timeout N]
 //   micro [BenchmarkDotNet arguments]
 //   open-breaker [--seconds N] [--concurrency 1,16]
+//   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -23,6 +24,14 @@ const string Usage = """
       open-breaker [--seconds N] [--concurrency 1,16]
                   calls refused by an open circuit through the facade, with and
                   without the circuit board (the Ask path), in one run
+      gateway [--servers 10000] [--page-size 1000] [--tools-per-server 1] [--walks 3]
+              [--list-seconds 3] [--list-concurrency 1] [--load-servers 1000] [--workers 4]
+              [--seconds 20] [--ttl 300,5] [--invoke-percent 5] [--breaker-seconds 5]
+              [--concurrency 1,16] [--parts walk,list,load,breaker]
+                  issue 4 against the integration tests' FaultyRegistry (in process, 127.0.0.1):
+                  the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
+                  a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
+                  the registry's counters), refusals of an open gateway circuit
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -46,6 +55,8 @@ try
             return await RssCommand.RunAsync(rest).ConfigureAwait(false);
         case OpenBreakerCommand.Command:
             return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
+        case GatewayCommand.Command:
+            return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
             var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks)], config, args[1..]);
