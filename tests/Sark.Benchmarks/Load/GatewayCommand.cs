@@ -121,8 +121,8 @@ internal static class GatewayCommand
         var text = new StringBuilder();
         text.AppendLine(Inv, $"### 1. discovery walk: {o.Servers} servers × {o.ToolsPerServer} tool, page size {o.PageSize}, a fresh runtime each time");
         text.AppendLine();
-        text.AppendLine("| walk | start → listed ms | walk (PagingStats) ms | pages (servers + tools) | servers | tools | retries | registry requests | harness CPU ms | harness alloc MB |");
-        text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| walk | start → listed ms | walk (PagingStats) ms | pages (servers + tools) | servers | tools | retries | registry requests | harness CPU ms | harness alloc MB | GCs (gen 0/1/2) |");
+        text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var listRows = new List<string>();
         for (var walk = 1; walk <= o.Walks && !Machine.Interrupted.IsCancellationRequested; walk++)
         {
@@ -132,6 +132,7 @@ internal static class GatewayCommand
             using var self = Process.GetCurrentProcess();
             var cpuBefore = self.TotalProcessorTime;
             var allocBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var system = NewSystem();
             try
             {
@@ -145,7 +146,7 @@ internal static class GatewayCommand
                 var status = (await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single();
                 var paging = status.Paging;
                 walkMs.Add(elapsed);
-                text.AppendLine(Inv, $"| {walk} | {elapsed:0} | {paging?.Duration.TotalMilliseconds:0} | {paging?.Pages} | {paging?.Servers} | {paging?.Tools} | {paging?.Retries} | {registry.TotalRequests - requestsBefore} | {cpu:0} | {(allocAfter - allocBefore) / 1048576.0:0.0} |");
+                text.AppendLine(Inv, $"| {walk} | {elapsed:0} | {paging?.Duration.TotalMilliseconds:0} | {paging?.Pages} | {paging?.Servers} | {paging?.Tools} | {paging?.Retries} | {registry.TotalRequests - requestsBefore} | {cpu:0} | {(allocAfter - allocBefore) / 1048576.0:0.0} | {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3} |");
                 Console.Error.WriteLine(string.Create(Inv, $"gateway: walk {walk}: {elapsed:0} ms"));
                 if (walk == o.Walks && o.Parts.Contains("list"))
                     listRows.AddRange(await ListAsync(gateway, o).ConfigureAwait(false));
@@ -264,7 +265,7 @@ internal static class GatewayCommand
     private static async Task<List<string>> ListAsync(ISarkGateway gateway, Settings o)
     {
         var names = Enumerable.Range(0, o.Servers).Select(FaultyRegistry.ServerName).ToArray();
-        var recorder = new LatencyRecorder(Math.Min(o.ListSeconds * 5_000_000, 25_000_000));
+        var recorder = new LatencyRecorder(Math.Min(o.ListSeconds * 3_000_000, 10_000_000));
         var rows = new List<string>();
         foreach (var call in Enum.GetValues<ListCall>())
         {
@@ -367,7 +368,7 @@ internal static class GatewayCommand
                 var toolsBefore = registry.RequestsTo("/api/v1/tools");
                 var invokeBefore = registry.RequestsTo("/api/v1/invoke");
 
-                var reads = new LatencyRecorder(20_000_000);
+                var reads = new LatencyRecorder(10_000_000);
                 var invokes = new LatencyRecorder(2_000_000);
                 var start = Stopwatch.GetTimestamp();
                 var errors = await LoadLoopAsync(gateway, names, o, TimeSpan.FromSeconds(o.Seconds), reads, invokes).ConfigureAwait(false);
@@ -451,40 +452,69 @@ internal static class GatewayCommand
     {
         Console.Error.WriteLine("gateway: opening the circuit of a gateway upstream (503 storm)");
         await using var registry = await FaultyRegistry.StartAsync(10, 1).ConfigureAwait(false);
+        // For comparison in the same run: the stdio upstream of the open-breaker command (a command that does not exist).
+        var dead = new UpstreamOptions
+        {
+            Name = "dead",
+            Kind = UpstreamKind.McpStdio,
+            Command = ["/nonexistent/sark-benchmark-dead-upstream"],
+            Backoff = new BackoffOptions { Min = TimeSpan.FromSeconds(120), Max = TimeSpan.FromSeconds(120), RandomFactor = 0 },
+        };
+        var upstream = GatewayUpstream(registry.BaseAddress, o.PageSize, TimeSpan.FromSeconds(300));
+        var options = new SarkOptions { Upstreams = ImmutableDictionary<string, UpstreamOptions>.Empty.Add(upstream.Name, upstream).Add(dead.Name, dead) };
         var system = NewSystem();
         try
         {
-            var (_, gateway) = SarkRuntime.Start(system, Options(GatewayUpstream(registry.BaseAddress, o.PageSize, TimeSpan.FromSeconds(300))));
+            var (_, gateway) = SarkRuntime.Start(system, options);
             await OpenGatewayCircuitAsync(gateway, registry, 10).ConfigureAwait(false);
+            var deadline = Stopwatch.GetTimestamp() + (long)(ReadyTimeout.TotalSeconds * Stopwatch.Frequency);
+            while ((await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single(u => u.Name == dead.Name).Breaker != BreakerState.Open)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                    throw new TimeoutException("The stdio upstream's circuit did not open.");
+                await Task.Delay(20, Machine.Interrupted).ConfigureAwait(false);
+            }
+
             Console.WriteLine(string.Create(Inv, $"### 4. open circuit on a gateway upstream: refused calls through the facade, closed loop, {o.BreakerSeconds} s per run after 1 s of warm-up"));
             Console.WriteLine();
-            Console.WriteLine("| path | conc. | refusals | refusals/s | p50 µs | p99 µs | wrong answers |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| upstream | path | conc. | refusals | refusals/s | p50 µs | p99 µs | harness CPU µs/refusal | wrong answers |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
             var best = 0.0;
             var bestC = 0;
-            var paths = new (string Name, ISarkGateway Gateway)[] { ("facade (board)", gateway), ("facade, no board (Ask)", gateway.WithoutCircuitBoard()) };
+            var bestCpu = 0.0;
+            var paths = new (string Upstream, string Server, string Tool, string Name, ISarkGateway Gateway)[]
+            {
+                ("gateway", "server-0001", "tool-00", "facade (board)", gateway),
+                ("gateway", "server-0001", "tool-00", "facade, no board (Ask)", gateway.WithoutCircuitBoard()),
+                ("stdio (comparison)", "dead", "echo", "facade (board)", gateway),
+            };
+            var recorder = new LatencyRecorder(o.BreakerSeconds * 600_000);
             foreach (var concurrency in o.BreakerConcurrency)
             {
-                foreach (var (name, target) in paths)
+                foreach (var (kind, server, tool, name, target) in paths)
                 {
-                    await OpenBreakerCommand.RunOnceAsync(target, "server-0001", "tool-00", concurrency, TimeSpan.FromSeconds(1), null).ConfigureAwait(false);
-                    var recorder = new LatencyRecorder(20_000_000);
+                    await OpenBreakerCommand.RunOnceAsync(target, server, tool, concurrency, TimeSpan.FromSeconds(1), null).ConfigureAwait(false);
+                    recorder.Reset();
+                    using var self = Process.GetCurrentProcess();
+                    var cpuBefore = self.TotalProcessorTime;
                     var start = Stopwatch.GetTimestamp();
-                    var (count, wrong) = await OpenBreakerCommand.RunOnceAsync(target, "server-0001", "tool-00", concurrency, TimeSpan.FromSeconds(o.BreakerSeconds), recorder).ConfigureAwait(false);
+                    var (count, wrong) = await OpenBreakerCommand.RunOnceAsync(target, server, tool, concurrency, TimeSpan.FromSeconds(o.BreakerSeconds), recorder).ConfigureAwait(false);
                     var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    self.Refresh();
+                    var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(count, 1);
                     var p = recorder.Summarize();
                     var rate = count / seconds;
-                    Console.WriteLine(string.Create(Inv, $"| {name} | {concurrency} | {count} | {rate:0} | {p.P50 * 1000:0.0} | {p.P99 * 1000:0.0} | {wrong} |"));
-                    if (target == gateway && wrong == 0 && rate > best)
-                        (best, bestC) = (rate, concurrency);
+                    Console.WriteLine(string.Create(Inv, $"| {kind} | {name} | {concurrency} | {count} | {rate:0} | {p.P50 * 1000:0.0} | {p.P99 * 1000:0.0} | {cpuUs:0.0} | {wrong} |"));
+                    if (target == gateway && server != "dead" && wrong == 0 && rate > best)
+                        (best, bestC, bestCpu) = (rate, concurrency, cpuUs);
                 }
             }
 
-            var status = (await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single();
+            var status = (await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single(u => u.Name == Upstream);
             Console.WriteLine();
-            Console.WriteLine(string.Create(Inv, $"The circuit was {status.Breaker} at the end; the registry received {registry.RequestsTo("/api/v1/invoke")} invokes in all (the 5 that opened it)."));
+            Console.WriteLine(string.Create(Inv, $"The gateway circuit was {status.Breaker} at the end; the registry received {registry.RequestsTo("/api/v1/invoke")} invokes in all (those that opened it). A run ends early if its recorder ({recorder.Capacity} latencies) fills; the rate uses the time it ran."));
             Console.WriteLine();
-            targets.Add(string.Create(Inv, $"| 4. open breaker on a gateway upstream: ≥ 200,000 refusals/s through the facade | {best:0}/s (facade with the board, c={bestC}) | {(best >= 200_000 ? "yes" : "**no**")} |"));
+            targets.Add(string.Create(Inv, $"| 4. open breaker on a gateway upstream: ≥ 200,000 refusals/s through the facade | {best:0}/s (facade with the board, c={bestC}; {bestCpu:0.0} µs of harness CPU per refusal) | {(best >= 200_000 ? "yes" : "**no**")} |"));
         }
         finally
         {
@@ -501,7 +531,7 @@ internal static class GatewayCommand
         await UntilListedAsync(gateway, servers).ConfigureAwait(false);
         registry.StartStatusStorm(HttpStatusCode.ServiceUnavailable, int.MaxValue);
         var deadline = Stopwatch.GetTimestamp() + (long)(ReadyTimeout.TotalSeconds * Stopwatch.Frequency);
-        while ((await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single().Breaker != BreakerState.Open)
+        while ((await gateway.GetUpstreamsAsync(Machine.Interrupted).ConfigureAwait(false)).Single(u => u.Name == Upstream).Breaker != BreakerState.Open)
         {
             if (Stopwatch.GetTimestamp() > deadline)
                 throw new TimeoutException("The gateway upstream's circuit did not open.");
