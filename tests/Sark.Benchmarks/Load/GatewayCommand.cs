@@ -166,17 +166,18 @@ internal static class GatewayCommand
             text.AppendLine();
             text.AppendLine("| part | ms | share of the median walk |");
             text.AppendLine("|---|---:|---:|");
-            var best = (Http: double.MaxValue, Parse: double.MaxValue, Build: double.MaxValue);
+            var best = (Http: double.MaxValue, Parse: double.MaxValue, Build: double.MaxValue, One: double.MaxValue);
             for (var i = 0; i < o.Walks && !Machine.Interrupted.IsCancellationRequested; i++)
             {
                 var parts = await WalkPartsAsync(registry, o, upstream).ConfigureAwait(false);
-                best = (Math.Min(best.Http, parts.Http), Math.Min(best.Parse, parts.Parse), Math.Min(best.Build, parts.Build));
+                best = (Math.Min(best.Http, parts.Http), Math.Min(best.Parse, parts.Parse), Math.Min(best.Build, parts.Build), Math.Min(best.One, parts.One));
             }
 
             var median = Median(walkMs);
             text.AppendLine(Inv, $"| registry + loopback HTTP (the same GETs, bodies as bytes) | {best.Http:0} | {100 * best.Http / median:0} % |");
             text.AppendLine(Inv, $"| client: RegistryContract parse + map + page fingerprints | {best.Parse:0} | {100 * best.Parse / median:0} % |");
             text.AppendLine(Inv, $"| catalog: CatalogState.ApplyListing + snapshot build | {best.Build:0} | {100 * best.Build / median:0} % |");
+            text.AppendLine(Inv, $"| (not in the walk) catalog: one server refreshed, ApplyServer + snapshot build, {o.Servers} servers held | {best.One:0.0} | – |");
             targets.Add(string.Create(Inv, $"| 1. enumerate {o.Servers} servers (page {o.PageSize}, {o.ToolsPerServer} tool each) cold: ≤ 1 s | median {median:0} ms over {walkMs.Count} fresh runtimes ({walkMs.Min():0}–{walkMs.Max():0} ms; the first in a JIT-cold process {walkMs[0]:0} ms) | {(median <= 1000 ? "yes" : "**no**")} |"));
         }
 
@@ -196,7 +197,7 @@ internal static class GatewayCommand
     }
 
     /// <summary>The walk's parts alone: the raw GETs, the client's parsing, the catalog's snapshot.</summary>
-    private static async Task<(double Http, double Parse, double Build)> WalkPartsAsync(FaultyRegistry registry, Settings o, UpstreamOptions upstream)
+    private static async Task<(double Http, double Parse, double Build, double One)> WalkPartsAsync(FaultyRegistry registry, Settings o, UpstreamOptions upstream)
     {
         using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = registry.BaseAddress };
         var serverBodies = new List<byte[]>();
@@ -240,7 +241,14 @@ internal static class GatewayCommand
         var buildMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         if (snapshot.Servers.Length != o.Servers)
             throw new InvalidOperationException($"The walk's parts found {snapshot.Servers.Length} servers, not {o.Servers}.");
-        return (httpMs, parseMs, buildMs);
+
+        // What a catalog miss on one expired server costs the catalog actor once the registry answered: the whole snapshot is rebuilt.
+        var one = snapshot.ByName[FaultyRegistry.ServerName(0)];
+        start = Stopwatch.GetTimestamp();
+        state.ApplyServer(Upstream, one.Server.ServerName, new CatalogEntry(one.Server, one.Tools), DateTimeOffset.UtcNow);
+        _ = state.Snapshot;
+        var oneMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        return (httpMs, parseMs, buildMs, oneMs);
     }
 
     /// <summary>The pages the client's pager asks for: full pages, then the short (or empty) one that ends the walk.</summary>
