@@ -125,8 +125,44 @@ internal sealed class SarkGateway : ISarkGateway
         return reply.Entries;
     }
 
-    public async Task<ToolCallResult> InvokeToolAsync(
-        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<ToolCallResult> InvokeToolAsync(
+        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default) =>
+        RefuseAtOnce(server, tool, arguments, options) ?? InvokeCoreAsync(server, tool, arguments, options, cancellationToken);
+
+    /// <summary>
+    /// When every route the mode admits has an open circuit on the board, the call is refused
+    /// here, as <see cref="InvokeCoreAsync"/> would refuse it (same error, metrics and activity),
+    /// but as a faulted task: the exception is thrown once, at the caller's await, not also
+    /// inside an async method. Null when the call must take the usual path (anything else).
+    /// </summary>
+    private Task<ToolCallResult>? RefuseAtOnce(string server, string tool, JsonElement? arguments, InvokeOptions? options)
+    {
+        if (_draining || !_children.IsCompletedSuccessfully || string.IsNullOrWhiteSpace(server) || string.IsNullOrWhiteSpace(tool)
+            || arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) }
+            || !_view.TryResolve(server, out var routes))
+            return null;
+        var mode = options?.Route ?? _options.RouteMode;
+        SarkError? refusal = null;
+        foreach (var route in routes)
+        {
+            if (!mode.Admits(route.Kind) || !_options.Upstreams.ContainsKey(route.Upstream))
+                continue;
+            if (!_board.TryGetOpen(route.Upstream, out var open))
+                return null;
+            refusal = Earliest(refusal, BoardRefusal(route.Upstream, open));
+        }
+
+        if (refusal is null)
+            return null;
+        var requestId = options?.RequestId ?? NewRequestId();
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartInvokeActivity(server, tool, requestId);
+        RecordOutcome(activity, requestId, server, tool, refusal.Code.ToWire(), start);
+        return Task.FromException<ToolCallResult>(refusal.ToException(requestId));
+    }
+
+    private async Task<ToolCallResult> InvokeCoreAsync(
+        string server, string tool, JsonElement? arguments, InvokeOptions? options, CancellationToken cancellationToken)
     {
         var requestId = options?.RequestId ?? NewRequestId();
         RequireName(server, nameof(server), requestId);
@@ -142,10 +178,7 @@ internal sealed class SarkGateway : ISarkGateway
         // Counted before the drain check, so that a drain never misses a call that got past it.
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
-        using var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
-        activity?.SetTag("sark.server", server);
-        activity?.SetTag("sark.tool", tool);
-        activity?.SetTag("sark.request_id", requestId);
+        using var activity = StartInvokeActivity(server, tool, requestId);
         try
         {
             if (_draining)
@@ -164,9 +197,7 @@ internal sealed class SarkGateway : ISarkGateway
                 if (_board.TryGetOpen(route.Upstream, out var open))
                 {
                     // Refused here, as the circuit would refuse it, without a message to the tree.
-                    var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
-                    refusal = Earliest(refusal, new SarkError(SarkErrorCode.UpstreamUnavailable,
-                        CircuitBoard.RefusalMessage(route.Upstream, open.Reason, retryAfter), RetryAfter: retryAfter) { NotSent = true });
+                    refusal = Earliest(refusal, BoardRefusal(route.Upstream, open));
                     continue;
                 }
 
@@ -218,14 +249,40 @@ internal sealed class SarkGateway : ISarkGateway
         }
         finally
         {
-            activity?.SetTag("sark.outcome", outcome);
-            var tags = new TagList { { "server", server }, { "outcome", outcome } };
-            SarkTelemetry.FacadeCalls.Add(1, tags);
-            if (SarkTelemetry.FacadeCallDuration.Enabled)
-                SarkTelemetry.FacadeCallDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
+            RecordOutcome(activity, requestId, server, tool, outcome, start);
             if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
                 _drained.TrySetResult();
         }
+    }
+
+    private static Activity? StartInvokeActivity(string server, string tool, string requestId)
+    {
+        var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
+        activity?.SetTag("sark.server", server);
+        activity?.SetTag("sark.tool", tool);
+        activity?.SetTag("sark.request_id", requestId);
+        return activity;
+    }
+
+    /// <summary>What every call records when it ends, however it ends (both exits of <see cref="InvokeToolAsync"/>).</summary>
+    private static void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start)
+    {
+        // requestId and tool are for whatever else records every call's end (they keep both exits in step).
+        _ = requestId;
+        _ = tool;
+        activity?.SetTag("sark.outcome", outcome);
+        var tags = new TagList { { "server", server }, { "outcome", outcome } };
+        SarkTelemetry.FacadeCalls.Add(1, tags);
+        if (SarkTelemetry.FacadeCallDuration.Enabled)
+            SarkTelemetry.FacadeCallDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
+    }
+
+    /// <summary>The refusal of a call to an upstream whose circuit the board shows open, as the circuit itself would answer.</summary>
+    private SarkError BoardRefusal(string upstream, CircuitBoard.OpenCircuit open)
+    {
+        var now = _clock.Now;
+        var retryAfter = open.NextTryAt is { } at && at > now ? at - now : TimeSpan.Zero;
+        return new SarkError(SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(upstream, open.Reason, retryAfter), RetryAfter: retryAfter) { NotSent = true };
     }
 
     /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>
