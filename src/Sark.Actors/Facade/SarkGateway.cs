@@ -267,9 +267,6 @@ internal sealed class SarkGateway : ISarkGateway
     /// <summary>What every call records when it ends, however it ends (both exits of <see cref="InvokeToolAsync"/>).</summary>
     private static void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start)
     {
-        // requestId and tool are for whatever else records every call's end (they keep both exits in step).
-        _ = requestId;
-        _ = tool;
         activity?.SetTag("sark.outcome", outcome);
         var tags = new TagList { { "server", server }, { "outcome", outcome } };
         SarkTelemetry.FacadeCalls.Add(1, tags);
