@@ -9,6 +9,7 @@ using Sark.Benchmarks.Micro;
 //   micro [BenchmarkDotNet arguments]
 //   open-breaker [--seconds N] [--concurrency 1,16]
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
+//   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -29,6 +30,14 @@ const string Usage = """
                   sustained audit events/s through AuditLog into a real store, to the
                   shutdown flush; postgres without --pg starts a private server
                   (/usr/lib/postgresql/*/bin, fsync on); --direct 1 times the store alone
+      gateway [--servers 10000] [--page-size 1000] [--tools-per-server 1] [--walks 3]
+              [--list-seconds 3] [--list-concurrency 1] [--load-servers 1000] [--workers 4]
+              [--seconds 20] [--ttl 300,5] [--invoke-percent 5] [--breaker-seconds 5]
+              [--concurrency 1,16] [--parts walk,list,load,breaker]
+                  issue 4 against the integration tests' FaultyRegistry (in process, 127.0.0.1):
+                  the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
+                  a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
+                  the registry's counters), refusals of an open gateway circuit
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -54,6 +63,8 @@ try
             return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
         case AuditCommand.Command:
             return await AuditCommand.RunAsync(rest).ConfigureAwait(false);
+        case GatewayCommand.Command:
+            return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
             var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks), typeof(PolicyBenchmarks)], config, args[1..]);

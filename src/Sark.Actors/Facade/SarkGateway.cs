@@ -225,8 +225,45 @@ internal sealed class SarkGateway : ISarkGateway
         return reply.Entries;
     }
 
-    public async Task<ToolCallResult> InvokeToolAsync(
-        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<ToolCallResult> InvokeToolAsync(
+        string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default) =>
+        RefuseAtOnce(server, tool, arguments, options) ?? InvokeCoreAsync(server, tool, arguments, options, cancellationToken);
+
+    /// <summary>
+    /// When every route the mode admits has an open circuit on the board, the call is refused
+    /// here, as <see cref="InvokeCoreAsync"/> would refuse it (same error, metrics and activity),
+    /// but as a faulted task: the exception is thrown once, at the caller's await, not also
+    /// inside an async method. Null when the call must take the usual path (anything else, and
+    /// always when a policy is configured: a call is authorized, and audited, before anything else).
+    /// </summary>
+    private Task<ToolCallResult>? RefuseAtOnce(string server, string tool, JsonElement? arguments, InvokeOptions? options)
+    {
+        if (_options.Policy is not null || _draining || !_children.IsCompletedSuccessfully || string.IsNullOrWhiteSpace(server) || string.IsNullOrWhiteSpace(tool)
+            || arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) }
+            || !_view.TryResolve(server, out var routes))
+            return null;
+        var mode = options?.Route ?? _options.RouteMode;
+        SarkError? refusal = null;
+        foreach (var route in routes)
+        {
+            if (!mode.Admits(route.Kind) || !_options.Upstreams.ContainsKey(route.Upstream))
+                continue;
+            if (!_board.TryGetOpen(route.Upstream, out var open))
+                return null;
+            refusal = Earliest(refusal, BoardRefusal(route.Upstream, open));
+        }
+
+        if (refusal is null)
+            return null;
+        var requestId = options?.RequestId ?? NewRequestId();
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartInvokeActivity(server, tool, requestId);
+        RecordOutcome(activity, requestId, server, tool, refusal.Code.ToWire(), start);
+        return Task.FromException<ToolCallResult>(refusal.ToException(requestId));
+    }
+
+    private async Task<ToolCallResult> InvokeCoreAsync(
+        string server, string tool, JsonElement? arguments, InvokeOptions? options, CancellationToken cancellationToken)
     {
         var requestId = options?.RequestId ?? NewRequestId();
         RequireName(server, nameof(server), requestId);
@@ -242,10 +279,7 @@ internal sealed class SarkGateway : ISarkGateway
         // Counted before the drain check, so that a drain never misses a call that got past it.
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
-        using var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
-        activity?.SetTag("sark.server", server);
-        activity?.SetTag("sark.tool", tool);
-        activity?.SetTag("sark.request_id", requestId);
+        using var activity = StartInvokeActivity(server, tool, requestId);
         try
         {
             if (_draining)
@@ -277,9 +311,7 @@ internal sealed class SarkGateway : ISarkGateway
                 if (_board.TryGetOpen(route.Upstream, out var open))
                 {
                     // Refused here, as the circuit would refuse it, without a message to the tree.
-                    var retryAfter = open.NextTryAt is { } at && at > _clock.Now ? at - _clock.Now : TimeSpan.Zero;
-                    refusal = Earliest(refusal, new SarkError(SarkErrorCode.UpstreamUnavailable,
-                        CircuitBoard.RefusalMessage(route.Upstream, open.Reason, retryAfter), RetryAfter: retryAfter) { NotSent = true });
+                    refusal = Earliest(refusal, BoardRefusal(route.Upstream, open));
                     continue;
                 }
 
@@ -336,12 +368,7 @@ internal sealed class SarkGateway : ISarkGateway
         }
         finally
         {
-            activity?.SetTag("sark.outcome", outcome);
-            var tags = new TagList { { "server", server }, { "outcome", outcome } };
-            SarkTelemetry.FacadeCalls.Add(1, tags);
-            if (SarkTelemetry.FacadeCallDuration.Enabled)
-                SarkTelemetry.FacadeCallDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
-            NodeEvents.Invocation(_journal, requestId, server, tool, outcome, Stopwatch.GetElapsedTime(start));
+            RecordOutcome(activity, requestId, server, tool, outcome, start);
             if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
                 _drained.TrySetResult();
         }
@@ -430,6 +457,35 @@ internal sealed class SarkGateway : ISarkGateway
 
         var input = PolicyInput.ForInvoke(caller, server, serverSensitivity, tool, toolSensitivity, arguments, requestId, _clock.Now, PolicySource);
         return gate.DecideAsync(input, CanonicalJson.Hash(arguments), cancellationToken);
+    }
+
+    private static Activity? StartInvokeActivity(string server, string tool, string requestId)
+    {
+        var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
+        activity?.SetTag("sark.server", server);
+        activity?.SetTag("sark.tool", tool);
+        activity?.SetTag("sark.request_id", requestId);
+        return activity;
+    }
+
+    /// <summary>What every call records when it ends, however it ends (both exits of <see cref="InvokeToolAsync"/>).</summary>
+    private void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start)
+    {
+        activity?.SetTag("sark.outcome", outcome);
+        var tags = new TagList { { "server", server }, { "outcome", outcome } };
+        SarkTelemetry.FacadeCalls.Add(1, tags);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        if (SarkTelemetry.FacadeCallDuration.Enabled)
+            SarkTelemetry.FacadeCallDuration.Record(elapsed.TotalSeconds, tags);
+        NodeEvents.Invocation(_journal, requestId, server, tool, outcome, elapsed);
+    }
+
+    /// <summary>The refusal of a call to an upstream whose circuit the board shows open, as the circuit itself would answer.</summary>
+    private SarkError BoardRefusal(string upstream, CircuitBoard.OpenCircuit open)
+    {
+        var now = _clock.Now;
+        var retryAfter = open.NextTryAt is { } at && at > now ? at - now : TimeSpan.Zero;
+        return new SarkError(SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(upstream, open.Reason, retryAfter), RetryAfter: retryAfter) { NotSent = true };
     }
 
     /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>

@@ -46,6 +46,13 @@ internal sealed class LatencyRecorder
         return new Percentiles(At(0.50), At(0.90), At(0.99), ToMs(ticks[n - 1]), ToMs(ticks[0]));
     }
 
+    /// <summary>The <paramref name="p"/> quantile in milliseconds (nearest rank); call after <see cref="Summarize"/>, which sorts.</summary>
+    public double Quantile(double p)
+    {
+        var n = Count;
+        return n == 0 ? double.NaN : ToMs(_ticks[Math.Clamp((int)Math.Ceiling(p * n) - 1, 0, n - 1)]);
+    }
+
     public static double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }
 

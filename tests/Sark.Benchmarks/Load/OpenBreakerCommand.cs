@@ -21,8 +21,8 @@ internal static class OpenBreakerCommand
 
     public static async Task<int> RunAsync(Args args)
     {
-        var seconds = args.Int("seconds", 5, 1, 600);
-        var concurrencies = args.IntList("concurrency", [1, 16], 1, 256);
+        var seconds = args.Int("--seconds", 5, 1, 600);
+        var concurrencies = args.IntList("--concurrency", [1, 16], 1, 256);
         var upstream = new UpstreamOptions
         {
             Name = "dead",
@@ -70,7 +70,15 @@ internal static class OpenBreakerCommand
         }
     }
 
-    private static async Task<(long Count, long Wrong)> RunOnceAsync(ISarkGateway gateway, int concurrency, TimeSpan duration, LatencyRecorder? recorder)
+    private static Task<(long Count, long Wrong)> RunOnceAsync(ISarkGateway gateway, int concurrency, TimeSpan duration, LatencyRecorder? recorder) =>
+        RunOnceAsync(gateway, "dead", "echo", concurrency, duration, recorder);
+
+    /// <summary>
+    /// C workers call <paramref name="server"/>'s <paramref name="tool"/> in a closed loop until the time is up or the
+    /// recorder is full; a refusal with a retry-after counts, anything else is a wrong answer.
+    /// </summary>
+    internal static async Task<(long Count, long Wrong)> RunOnceAsync(
+        ISarkGateway gateway, string server, string tool, int concurrency, TimeSpan duration, LatencyRecorder? recorder)
     {
         long count = 0;
         long wrong = 0;
@@ -85,7 +93,7 @@ internal static class OpenBreakerCommand
                     var start = Stopwatch.GetTimestamp();
                     try
                     {
-                        await gateway.InvokeToolAsync("dead", "echo").ConfigureAwait(false);
+                        await gateway.InvokeToolAsync(server, tool).ConfigureAwait(false);
                         Interlocked.Increment(ref wrong);
                     }
                     catch (UpstreamUnavailableException ex) when (ex.RetryAfter is not null)
