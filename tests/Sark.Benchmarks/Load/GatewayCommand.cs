@@ -102,7 +102,7 @@ internal static class GatewayCommand
     private static async Task UntilListedAsync(ISarkGateway gateway, int count)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(ReadyTimeout.TotalSeconds * Stopwatch.Frequency);
-        while ((await gateway.ListServersAsync(Machine.Interrupted).ConfigureAwait(false)).Count != count)
+        while ((await gateway.ListServersAsync(cancellationToken: Machine.Interrupted).ConfigureAwait(false)).Count != count)
         {
             if (Stopwatch.GetTimestamp() > deadline)
                 throw new TimeoutException($"The catalog did not list {count} servers within {ReadyTimeout.TotalSeconds:0} s.");
