@@ -53,6 +53,7 @@ internal static class NodeApp
         app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
         app.MapEventsEndpoint();
+        app.MapAuditEndpoints();
         app.MapHealthEndpoints();
         app.MapNodeMetrics();
         return app;
@@ -63,5 +64,5 @@ internal static class NodeApp
     /// process (stdin closed, <c>stop-grace</c>, SIGTERM, <c>kill-grace</c>): the host waits for all of it.
     /// </summary>
     private static TimeSpan ShutdownTimeout(SarkOptions options) =>
-        options.Node.ShutdownDrain + options.LongestUpstreamStop + ShutdownMargin;
+        options.Node.ShutdownDrain + options.LongestUpstreamStop + (options.Audit?.FlushTimeout ?? TimeSpan.Zero) + ShutdownMargin;
 }

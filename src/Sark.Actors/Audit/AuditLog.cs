@@ -262,3 +262,6 @@ public sealed class AuditSubscription : IDisposable
 
     internal void Offer(AuditEvent e) => _channel.Writer.TryWrite(e);
 }
+
+/// <summary>The node's audit log as the host's services see it: <see cref="Log"/> is null when audit is off.</summary>
+public sealed record AuditAccess(AuditLog? Log);

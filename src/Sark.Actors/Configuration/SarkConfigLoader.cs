@@ -121,6 +121,7 @@ public static partial class SarkConfigLoader
             RouteMode = mode,
             Events = events,
             Policy = Policy.PolicyOptions.Read(config),
+            Audit = Audit.AuditOptions.Read(config),
         };
     }
 

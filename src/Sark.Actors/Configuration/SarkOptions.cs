@@ -57,6 +57,12 @@ public sealed record SarkOptions
     /// </summary>
     public Policy.PolicyOptions? Policy { get; init; }
 
+    /// <summary>
+    /// The audit log (<c>sark.audit</c>): one event per decision and per outcome. Configuration read
+    /// from HOCON always has one; null, only for options built in code without one, records nothing.
+    /// </summary>
+    public Audit.AuditOptions? Audit { get; init; }
+
     /// <summary>Event subscriptions and the node's own event stream (<c>sark.events</c>).</summary>
     public EventsOptions Events { get; init; } = new();
 

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using System.Text.Json;
 using Akka.Actor;
+using Sark.Actors.Audit;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
@@ -38,6 +39,7 @@ internal sealed class SarkGateway : ISarkGateway
     private readonly ITimeProvider _clock;
     private readonly EventJournal _journal;
     private readonly DecisionCache _decisions;
+    private readonly AuditLog? _audit;
     private PolicyGate? _gate;
     private readonly ConcurrentDictionary<string, HttpClient> _eventClients = new(StringComparer.Ordinal);
     private long _subscriptions;
@@ -45,8 +47,9 @@ internal sealed class SarkGateway : ISarkGateway
     private int _inFlight;
     private volatile bool _draining;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions, AuditLog? audit = null)
     {
+        _audit = audit;
         _journal = journal;
         _decisions = decisions;
 
@@ -238,7 +241,7 @@ internal sealed class SarkGateway : ISarkGateway
     /// </summary>
     private Task<ToolCallResult>? RefuseAtOnce(string server, string tool, JsonElement? arguments, InvokeOptions? options)
     {
-        if (_options.Policy is not null || _draining || !_children.IsCompletedSuccessfully || string.IsNullOrWhiteSpace(server) || string.IsNullOrWhiteSpace(tool)
+        if (_options.Policy is not null || _audit is not null || _draining || !_children.IsCompletedSuccessfully || string.IsNullOrWhiteSpace(server) || string.IsNullOrWhiteSpace(tool)
             || arguments is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) }
             || !_view.TryResolve(server, out var routes))
             return null;
@@ -280,6 +283,10 @@ internal sealed class SarkGateway : ISarkGateway
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
         using var activity = StartInvokeActivity(server, tool, requestId);
+        var caller = options?.Caller ?? Caller.Local;
+        var argumentsHash = _audit is not null || _options.Policy is not null ? CanonicalJson.Hash(arguments) : null;
+        string? usedUpstream = null;
+        string? reason = null;
         try
         {
             if (_draining)
@@ -288,13 +295,19 @@ internal sealed class SarkGateway : ISarkGateway
                 throw new SarkShuttingDownException("The node is shutting down and takes no new calls.", requestId);
             }
 
-            var caller = options?.Caller ?? Caller.Local;
             if (await GateAsync(cancellationToken).ConfigureAwait(false) is { } gate)
             {
-                var decision = await AuthorizeAsync(gate, caller, server, tool, arguments, requestId, cancellationToken).ConfigureAwait(false);
+                var decision = await AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash!, requestId, cancellationToken).ConfigureAwait(false);
+                if (_audit is not null)
+                {
+                    await _audit.RecordAsync(AuditEvent.ForDecision(
+                        requestId, caller.Id, server, tool, decision.Allow, decision.Reason, argumentsHash, activity?.TraceId.ToHexString())).ConfigureAwait(false);
+                }
+
                 if (!decision.Allow)
                 {
                     outcome = SarkErrorCode.PolicyDenied.ToWire();
+                    reason = decision.Reason;
                     throw new PolicyDeniedException(decision, requestId);
                 }
 
@@ -322,6 +335,7 @@ internal sealed class SarkGateway : ISarkGateway
                     BearerToken = options?.Caller?.BearerToken,
                 };
                 activity?.SetTag("sark.upstream", route.Upstream);
+                usedUpstream = route.Upstream;
                 var reply = await CallAsync(upstreams, call, cancellationToken).ConfigureAwait(false);
                 switch (reply)
                 {
@@ -334,6 +348,7 @@ internal sealed class SarkGateway : ISarkGateway
                         continue;
                     case ToolCallFailed failed:
                         outcome = failed.Error.Code.ToWire();
+                        reason = failed.Error.Message;
                         throw failed.Error.ToException(requestId);
                     default:
                         throw new InvalidOperationException($"Unexpected reply {reply.GetType().Name} to a tool call.");
@@ -369,6 +384,14 @@ internal sealed class SarkGateway : ISarkGateway
         finally
         {
             RecordOutcome(activity, requestId, server, tool, outcome, start);
+            if (_audit is not null)
+            {
+                // Not awaited: the outcome is final, and a full queue may hold this caller only
+                // as long as enqueue-timeout; a drop is counted and logged by the log itself.
+                _ = _audit.RecordAsync(AuditEvent.ForOutcome(requestId, caller.Id, server, tool, outcome,
+                    Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3), usedUpstream, argumentsHash, activity?.TraceId.ToHexString(), reason));
+            }
+
             if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
                 _drained.TrySetResult();
         }
@@ -438,7 +461,8 @@ internal sealed class SarkGateway : ISarkGateway
     });
 
     /// <summary>The <c>tool:invoke</c> decision, with the catalog's sensitivities (critical when the catalog does not know them).</summary>
-    private ValueTask<PolicyDecision> AuthorizeAsync(PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string requestId, CancellationToken cancellationToken)
+    private ValueTask<PolicyDecision> AuthorizeAsync(
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken)
     {
         var serverSensitivity = "critical";
         var toolSensitivity = "critical";
@@ -456,7 +480,7 @@ internal sealed class SarkGateway : ISarkGateway
         }
 
         var input = PolicyInput.ForInvoke(caller, server, serverSensitivity, tool, toolSensitivity, arguments, requestId, _clock.Now, PolicySource);
-        return gate.DecideAsync(input, CanonicalJson.Hash(arguments), cancellationToken);
+        return gate.DecideAsync(input, argumentsHash, cancellationToken);
     }
 
     private static Activity? StartInvokeActivity(string server, string tool, string requestId)
@@ -539,7 +563,10 @@ internal sealed class SarkGateway : ISarkGateway
     internal int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The same facade without the circuit board: every call goes to the tree (for benchmarks).</summary>
-    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock, _journal, _decisions);
+    internal SarkGateway WithoutCircuitBoard() => new(_options, _children, new CircuitBoard(), _view, _clock, _journal, _decisions, _audit);
+
+    /// <summary>The audit log, when audit is on.</summary>
+    internal AuditLog? Audit => _audit;
 
     /// <summary>The node's own events (served on <c>GET /api/v1/events</c>).</summary>
     internal EventJournal Events => _journal;

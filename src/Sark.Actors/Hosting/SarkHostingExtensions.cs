@@ -29,9 +29,10 @@ public static class SarkHostingExtensions
         var stopBudget = StopBudget(options);
         builder.AddHocon(ShutdownPhases(options, stopBudget), HoconAddMode.Prepend);
 
-        return builder.WithActors((system, registry) =>
+        return builder.WithActors((system, registry, resolver) =>
         {
-            var (root, gateway) = SarkRuntime.Start(system, options, connectionProps);
+            var loggers = resolver.GetService<Microsoft.Extensions.Logging.ILoggerFactory>();
+            var (root, gateway) = SarkRuntime.Start(system, options, connectionProps, loggers);
             registry.Register<SarkRoot>(root);
             Gateways.AddOrUpdate(system, gateway);
 
@@ -62,7 +63,8 @@ public static class SarkHostingExtensions
     public static IServiceCollection AddSarkGateway(this IServiceCollection services) =>
         services
             .AddSingleton<ISarkGateway>(sp => GatewayOf(sp.GetRequiredService<ActorSystem>()))
-            .AddSingleton(sp => ((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Events);
+            .AddSingleton(sp => ((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Events)
+            .AddSingleton(sp => new Audit.AuditAccess(((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Audit));
 
     /// <summary>The facade of an actor system that runs the Sark tree.</summary>
     public static ISarkGateway GatewayOf(ActorSystem system) =>
@@ -81,10 +83,12 @@ public static class SarkHostingExtensions
     {
         var drain = (long)(options.Node.ShutdownDrain + TimeSpan.FromSeconds(2)).TotalMilliseconds;
         var stop = (long)(stopBudget + TimeSpan.FromSeconds(7)).TotalMilliseconds;
+        var flush = (long)((options.Audit?.FlushTimeout ?? TimeSpan.Zero) + TimeSpan.FromSeconds(5)).TotalMilliseconds;
         return $$"""
             akka.coordinated-shutdown.phases {
               service-requests-done.timeout = {{drain}}ms
               service-stop.timeout = {{stop}}ms
+              before-actor-system-terminate.timeout = {{flush}}ms
             }
             """;
     }

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.Extensions.Logging;
+using Sark.Actors.Audit;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
 using Sark.Actors.Events;
@@ -18,8 +20,10 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit)
     {
+        if (audit is not null)
+            Context.ActorOf(AuditWriter.Props(audit), "audit");
         var policy = options.Policy is { } policyOptions ? Context.ActorOf(PolicyDecisionPoint.Props(policyOptions, decisions), "policy") : null;
         var catalog = Context.ActorOf(CatalogActor.Props(options, view, journal), "catalog");
         var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board, journal), "upstreams");
@@ -38,8 +42,8 @@ internal sealed class SarkRoot : UntypedActor
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams, IActorRef? Policy);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions, audit));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -49,14 +53,23 @@ internal static class SarkRuntime
 {
     /// <summary>Starts the tree as <c>/user/sark</c> and returns it with a facade over it.</summary>
     public static (IActorRef Root, SarkGateway Gateway) Start(
-        ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null)
+        ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, ILoggerFactory? loggers = null)
     {
+        AuditLog? audit = null;
+        if (options.Audit is { Enabled: true } auditOptions)
+        {
+            audit = new AuditLog(auditOptions, AuditStores.Create(auditOptions, Environment.CurrentDirectory), loggers?.CreateLogger<AuditLog>());
+            // Written to the end in before-actor-system-terminate, then closed once the system is gone.
+            audit.FlushOnShutdown(system);
+            system.WhenTerminated.ContinueWith(_ => audit.DisposeAsync().AsTask(), TaskScheduler.Default);
+        }
+
         var children = new TaskCompletionSource<SarkRoot.Children>(TaskCreationOptions.RunContinuationsAsynchronously);
         var board = new CircuitBoard();
         var view = new CatalogView(options);
         var journal = new EventJournal(options.Events.JournalSize);
         var decisions = new DecisionCache(system.Scheduler, options.Policy?.CacheMaxEntries ?? 1);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions), "sark");
-        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions));
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit), "sark");
+        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit));
     }
 }

@@ -128,7 +128,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
             _http?.Dispose();
             _process.Dispose();
             if (_configPath is not null)
+            {
                 File.Delete(_configPath);
+                foreach (var suffix in new[] { ".audit.db", ".audit.db-wal", ".audit.db-shm" })
+                    File.Delete(_configPath + suffix);
+            }
         }
 
         if (_leftovers.Count > 0)
@@ -136,6 +140,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The node's captured output, for failure messages.</summary>
+    /// <summary>The node's audit database (when it was started with a configuration).</summary>
+    public string? AuditDatabase => _configPath is null ? null : _configPath + ".audit.db";
+
     public string Describe() => $"--- node stdout ---\n{Stdout}\n--- node stderr ---\n{Stderr}";
 
     private static NodeProcess Launch(string? hocon, IReadOnlyList<string> arguments)
@@ -144,7 +151,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
         if (hocon is not null)
         {
             configPath = Path.Combine(Path.GetTempPath(), $"sark-node-{Guid.NewGuid():N}.conf");
-            File.WriteAllText(configPath, NodeConfigs.AnonymousCallers + hocon);
+            // Each node audits into its own SQLite file, next to its config (a spec may set another path later in its HOCON).
+            var audit = $"sark.audit.sqlite.path = {NodeConfigs.Quote(configPath + ".audit.db")}\n";
+            File.WriteAllText(configPath, NodeConfigs.AnonymousCallers + audit + hocon);
         }
 
         var start = new ProcessStartInfo(NodePaths.Dotnet)
