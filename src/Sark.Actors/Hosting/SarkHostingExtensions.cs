@@ -44,6 +44,10 @@ public static class SarkHostingExtensions
             });
             shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "sark-stop-upstreams", async () =>
             {
+                // Calls have drained: their audit events are all queued. Written before the tree
+                // (and the writer with it) stops.
+                if (gateway.Audit is { } audit)
+                    await audit.FlushAsync(audit.Options.FlushTimeout).ConfigureAwait(false);
                 try
                 {
                     await root.GracefulStop(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -82,7 +86,7 @@ public static class SarkHostingExtensions
     private static string ShutdownPhases(SarkOptions options, TimeSpan stopBudget)
     {
         var drain = (long)(options.Node.ShutdownDrain + TimeSpan.FromSeconds(2)).TotalMilliseconds;
-        var stop = (long)(stopBudget + TimeSpan.FromSeconds(7)).TotalMilliseconds;
+        var stop = (long)(stopBudget + (options.Audit?.FlushTimeout ?? TimeSpan.Zero) + TimeSpan.FromSeconds(7)).TotalMilliseconds;
         var flush = (long)((options.Audit?.FlushTimeout ?? TimeSpan.Zero) + TimeSpan.FromSeconds(5)).TotalMilliseconds;
         return $$"""
             akka.coordinated-shutdown.phases {

@@ -33,7 +33,7 @@ internal static class AuditEndpoints
         return Results.Json(AuditPage.From(events, query.Limit), AuditJsonContext.Default.AuditPage);
     }
 
-    private static async Task StreamAsync(HttpContext context, AuditAccess access, SarkOptions options)
+    private static async Task StreamAsync(HttpContext context, AuditAccess access, SarkOptions options, IHostApplicationLifetime lifetime)
     {
         var log = Require(access, context.TraceIdentifier);
         var lastId = context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header
@@ -46,10 +46,14 @@ internal static class AuditEndpoints
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var aborted = context.RequestAborted;
+        // A stream ends when the client goes away or the node stops (so that it does not hold the shutdown).
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var aborted = ending.Token;
         try
         {
             await response.StartAsync(aborted).ConfigureAwait(false);
+            // Kestrel sends the headers with the first flush: a client waits for them.
+            await response.Body.FlushAsync(aborted).ConfigureAwait(false);
             var sent = lastId ?? long.MaxValue;
             if (lastId is { } after)
             {
@@ -94,7 +98,7 @@ internal static class AuditEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the node is stopping.
         }
     }
 

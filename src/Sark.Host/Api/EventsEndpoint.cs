@@ -29,7 +29,7 @@ internal static class EventsEndpoint
         return endpoints;
     }
 
-    private static async Task ServeAsync(HttpContext context, EventJournal journal, SarkOptions options)
+    private static async Task ServeAsync(HttpContext context, EventJournal journal, SarkOptions options, IHostApplicationLifetime lifetime)
     {
         var requestId = context.TraceIdentifier;
         var types = ParseTypes(context.Request.Query["types"]);
@@ -50,10 +50,14 @@ internal static class EventsEndpoint
             response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            // Kestrel sends the headers with the first flush: a client waits for them.
+            await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
 
             var cursor = after ?? journal.LastId;
             var buffer = new List<JournalEntry>(after is null ? 8 : Batch);
-            var aborted = context.RequestAborted;
+            // A stream ends when the client goes away or the node stops (so that it does not hold the shutdown).
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            var aborted = ending.Token;
             if (after is { } resumeFrom && resumeFrom + 1 < journal.FirstId)
                 Write(response.BodyWriter, new JournalEntry(0, GatewayEventTypes.Gap,
                     $"{{\"first_id\":{journal.FirstId},\"last_event_id\":{resumeFrom}}}"));
@@ -85,9 +89,9 @@ internal static class EventsEndpoint
                 }
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the node is stopping.
         }
         finally
         {
