@@ -13,6 +13,13 @@ if [ "${1:-}" = "--filter" ] && [ -n "${2:-}" ]; then filter=(--filter "$2"); fi
 echo "== installing the npm MCP peers (tests/peers, pinned by package-lock.json)"
 (cd tests/peers && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 
+echo "== PostgreSQL server binaries (the audit specs start a private server of their own)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql) \
+    || { echo "postgresql install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 echo "== building"
 dotnet build Sark.Actors.sln -c Release -nologo -v q || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
