@@ -211,7 +211,7 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
         ExpectMsg<ToolCallCompleted>();
 
         var changed = owner.FishForMessage<ConnectionEvents.ToolsChanged>(_ => true, TimeSpan.FromSeconds(10));
-        Assert.Equal(12, changed.Tools.Length);
+        Assert.Equal(13, changed.Tools.Length);
         Assert.Equal("demo", changed.Server);
         server.Tell(new CallTool("b", "demo", "extra", Args("""{"message":"x"}"""), null));
         Assert.False(ExpectMsg<ToolCallCompleted>().IsError);

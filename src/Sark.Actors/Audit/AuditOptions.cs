@@ -69,7 +69,10 @@ public sealed record AuditOptions
     /// </summary>
     public static AuditOptions Read(Config config)
     {
-        var c = config.WithFallback(SarkConfigLoader.Defaults).GetConfig(Root)
+        // A config loaded through SarkConfigLoader already falls back to the defaults (and Akka
+        // refuses a fallback that is already in the chain).
+        var resolved = ReferenceEquals(config, SarkConfigLoader.Defaults) ? config : config.WithFallback(SarkConfigLoader.Defaults);
+        var c = resolved.GetConfig(Root)
             ?? throw new SarkConfigException($"{Root}: missing.");
         var options = new AuditOptions
         {
