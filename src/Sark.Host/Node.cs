@@ -36,7 +36,8 @@ internal static class Node
         {
             options = NodeConfiguration.Load(parsed.Value!);
             var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
-            app = NodeApp.Build(options, auth);
+            var commandLine = parsed.Value!;
+            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy);
         }
         catch (SarkConfigException ex)
         {

@@ -19,7 +19,7 @@ internal static class NodeApp
     /// Builds the application. Configuration errors that only the actor system's set-up finds
     /// surface here as a <see cref="SarkConfigException"/>, before anything starts.
     /// </summary>
-    public static WebApplication Build(SarkOptions options, AuthOptions auth)
+    public static WebApplication Build(SarkOptions options, AuthOptions auth, Func<Sark.Actors.Policy.PolicyOptions?>? reloadPolicy = null)
     {
         var endpoint = KestrelBinding.Parse(options.Node.HttpBind);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -38,6 +38,9 @@ internal static class NodeApp
             akka.WithSarkGateway(options);
         });
         builder.Services.AddSarkGateway();
+        builder.Services.AddSingleton(sp => new PolicyReloader(
+            reloadPolicy ?? (() => options.Policy), sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<ILogger<PolicyReloader>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PolicyReloader>());
         builder.Services.AddHealthEndpoints();
         builder.Services.AddNodeMetrics();
 

@@ -176,4 +176,29 @@ public sealed class PolicySpecs
         // root's stats call was allowed by a cached decision; the refused call never reached the server.
         Assert.Equal(before + 1, await ToolCallsAsync(node));
     }
+
+    [Fact]
+    public async Task Sighup_reloads_the_policy_and_a_decision_cached_before_it_is_dropped()
+    {
+        await using var node = await NodeProcess.StartAsync(Config(Rules));
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+        using (var denied = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "add", parameters = new { a = 1, b = 2 } }))
+            Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        // Cached for its TTL (60 s by default): only the reload can change it sooner.
+        await InvokeOkAsync(node, DeveloperKey, "echo", new { message = "cached" });
+
+        var text = await File.ReadAllTextAsync(node.ConfigPath!);
+        await File.WriteAllTextAsync(node.ConfigPath!, text.Replace("tools = [echo, args, stats]", "tools = [add, args, stats]", StringComparison.Ordinal));
+        await ProcessTools.SignalAsync(node.ProcessId, "HUP");
+
+        var sum = await Eventually.UntilAsync(async () =>
+        {
+            using var response = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "add", parameters = new { a = 1, b = 2 } });
+            return response.StatusCode;
+        }, status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "add allowed after the reload");
+        Assert.Equal(HttpStatusCode.OK, sum);
+        using var echo = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "echo", parameters = new { message = "x" } });
+        Assert.Equal(HttpStatusCode.Forbidden, echo.StatusCode);
+        Assert.Contains("Policy reloaded on SIGHUP", node.Stdout.ToString() + node.Stderr.ToString());
+    }
 }

@@ -140,6 +140,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The node's captured output, for failure messages.</summary>
+    /// <summary>The configuration file the node was started with (null for the embedded default).</summary>
+    public string? ConfigPath => _configPath;
+
     /// <summary>The node's audit database (when it was started with a configuration).</summary>
     public string? AuditDatabase => _configPath is null ? null : _configPath + ".audit.db";
 

@@ -18,8 +18,14 @@ internal static class ProcessTools
             return;
         }
 
+        await SignalAsync(pid, "TERM").ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a signal (TERM, HUP, ...) with the <c>kill</c> command (POSIX only).</summary>
+    public static async Task SignalAsync(int pid, string signal)
+    {
         var start = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        start.ArgumentList.Add("-TERM");
+        start.ArgumentList.Add("-" + signal);
         start.ArgumentList.Add(pid.ToString(CultureInfo.InvariantCulture));
         using var kill = Process.Start(start) ?? throw new InvalidOperationException("Could not run kill.");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
