@@ -14,7 +14,7 @@ public readonly record struct JournalEntry(long Id, string Type, string Data);
 /// </summary>
 public sealed class EventJournal
 {
-    private readonly JournalEntry[] _ring;
+    private readonly Slot?[] _ring;
     private readonly object _lock = new();
     private long _lastId;
     private TaskCompletionSource _appended = NewSignal();
@@ -22,7 +22,7 @@ public sealed class EventJournal
     public EventJournal(int capacity = 4096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new JournalEntry[capacity];
+        _ring = new Slot?[capacity];
     }
 
     /// <summary>The id of the newest event (0 before the first).</summary>
@@ -39,14 +39,25 @@ public sealed class EventJournal
     }
 
     /// <summary>Appends an event and wakes every reader waiting for it. Returns its id.</summary>
-    public long Append(string type, string data)
+    public long Append(string type, string data) => Append(new Slot(type, data, null));
+
+    /// <summary>
+    /// Appends an event whose data is <paramref name="payload"/>, serialized with
+    /// <paramref name="typeInfo"/> only when a reader first reads it (so a busy node that nobody
+    /// follows pays no serialization). Returns its id.
+    /// </summary>
+    public long Append<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
+        Append(new Slot(type, null, () => JsonSerializer.Serialize(payload, typeInfo)));
+
+    private long Append(Slot slot)
     {
         TaskCompletionSource signal;
         long id;
         lock (_lock)
         {
             id = _lastId + 1;
-            _ring[id % _ring.Length] = new JournalEntry(id, type, data);
+            slot.Id = id;
+            _ring[id % _ring.Length] = slot;
             Volatile.Write(ref _lastId, id);
             signal = _appended;
             _appended = NewSignal();
@@ -56,10 +67,6 @@ public sealed class EventJournal
         return id;
     }
 
-    /// <summary>Appends an event whose data is <paramref name="payload"/> serialized with the journal's JSON context.</summary>
-    public long Append<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
-        Append(type, JsonSerializer.Serialize(payload, typeInfo));
-
     /// <summary>
     /// Copies the events after <paramref name="afterId"/> (at most <paramref name="max"/>) into
     /// <paramref name="into"/>. <paramref name="gap"/> is true when some events after it are no
@@ -67,16 +74,20 @@ public sealed class EventJournal
     /// </summary>
     public int Read(long afterId, List<JournalEntry> into, int max, out bool gap)
     {
+        var slots = new List<Slot>(Math.Min(max, 64));
         lock (_lock)
         {
             var first = _lastId == 0 ? 1 : Math.Max(1, _lastId - _ring.Length + 1);
             gap = afterId + 1 < first;
             var from = Math.Max(afterId + 1, first);
-            var count = 0;
-            for (var id = from; id <= _lastId && count < max; id++, count++)
-                into.Add(_ring[id % _ring.Length]);
-            return count;
+            for (var id = from; id <= _lastId && slots.Count < max; id++)
+                slots.Add(_ring[id % _ring.Length]!);
         }
+
+        // Serialized outside the lock, once per event however many readers read it.
+        foreach (var slot in slots)
+            into.Add(new JournalEntry(slot.Id, slot.Type, slot.Data));
+        return slots.Count;
     }
 
     /// <summary>Completes when an event after <paramref name="afterId"/> exists (at once when one does).</summary>
@@ -94,6 +105,18 @@ public sealed class EventJournal
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>One held event; its data is made on first read (a benign race may make it twice, never differently).</summary>
+    private sealed class Slot(string type, string? data, Func<string>? render)
+    {
+        private string? _data = data;
+
+        public long Id { get; set; }
+
+        public string Type { get; } = type;
+
+        public string Data => _data ??= render!();
+    }
 }
 
 /// <summary>The data of the node's events (snake_case JSON).</summary>
