@@ -133,14 +133,22 @@ public sealed class CatalogActorSpecs : TestKit
         Assert.True(view.Current.ListingsFreshUntil <= Scheduler.Now, "the listing is stale after its TTL");
         catalog.Tell(new CatalogQueries.GetServer("alpha"));
 
+        // The whole listing expired with it: one walk refreshes every server, not one fetch per server.
         var refresh = _upstreams.ExpectMsg<UpstreamCommands.RefreshCatalog>();
-        Assert.Equal(new RefreshKey("registry", "alpha"), refresh.Key);
+        Assert.Equal(new RefreshKey("registry", null), refresh.Key);
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        catalog.Tell(new CatalogCommands.Refreshed(refresh.Key, [Entry("alpha", "registry", tool: "renamed")]));
+        catalog.Tell(new CatalogCommands.Refreshed(refresh.Key, [Entry("alpha", "registry", tool: "renamed"), Entry("beta", "registry")]));
         Assert.Equal("alpha", ExpectMsg<CatalogQueries.ServerFound>().Server.ServerName);
         Assert.Equal(1, view.Counters["registry"].Misses);
         Assert.Equal(2, view.Counters["registry"].Fetches);
         Assert.Equal("renamed", view.Current.ByName["alpha"].Tools[0].ToolName);
+        Assert.True(view.Current.ByName["beta"].FreshUntil > Scheduler.Now);
+
+        // A server expired alone (the listing fresh) is read alone.
+        catalog.Tell(new CatalogCommands.Invalidate("beta"));
+        ExpectMsg<CatalogCommands.Invalidated>();
+        catalog.Tell(new CatalogQueries.GetServer("beta"));
+        Assert.Equal(new RefreshKey("registry", "beta"), _upstreams.ExpectMsg<UpstreamCommands.RefreshCatalog>().Key);
     }
 
     [Fact]

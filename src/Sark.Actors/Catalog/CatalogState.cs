@@ -200,10 +200,13 @@ internal sealed class CatalogState
         if (server is not null && Snapshot.Routes.TryGetValue(server, out var routes) && routes.Length > 0)
         {
             // A known server: its preferred route's entry, fetched alone if it expired.
+            // When the whole listing has expired too (the TTL passed for all of it at once), one
+            // walk refreshes every server: a read of each of 10,000 servers after the TTL then
+            // costs one listing fetch, not 10,000 single-server fetches.
             var preferred = routes[0].Upstream;
             upstreams.Add(preferred);
             if (_slots[preferred] is { Pulled: true } slot && (!slot.Servers.TryGetValue(server, out var held) || held.FreshUntil <= now))
-                keys.Add(new RefreshKey(preferred, server));
+                keys.Add(new RefreshKey(preferred, slot.ListingFreshUntil <= now ? null : server));
             return;
         }
 
