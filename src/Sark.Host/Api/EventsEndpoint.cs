@@ -50,6 +50,9 @@ internal static class EventsEndpoint
             response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            // Kestrel's StartAsync only queues the headers: flush them, so that a client is connected
+            // now and not at the first event or keep-alive comment (up to keep-alive later).
+            await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
 
             var cursor = after ?? journal.LastId;
             var buffer = new List<JournalEntry>(after is null ? 8 : Batch);
