@@ -51,6 +51,7 @@ internal static class KestrelFloorServer
                 var gateway = facade.Gateway;
                 app.MapPost("/api/v1/invoke", (HttpContext context) => InvokeAsync(gateway, context));
                 app.MapGet("/api/v1/upstreams", (HttpContext context) => UpstreamsAsync(gateway, context));
+                app.MapGet("/api/v1/events", IdleEventsAsync);
                 await app.RunAsync().ConfigureAwait(false);
             }
         }
@@ -78,6 +79,23 @@ internal static class KestrelFloorServer
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The floor of an SSE client (the <c>streams</c> command): headers flushed, then nothing until the client goes.</summary>
+    private static async Task IdleEventsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
     }
 
     private static async Task UpstreamsAsync(ISarkGateway gateway, HttpContext context)

@@ -42,8 +42,11 @@ internal static class StreamsCommand
             Streams: args.Int("--streams", 50, 1, 50),
             Rate: args.Int("--rate", 1000, 1, 100_000),
             Clients: args.Int("--clients", 2000, 1, 20_000),
-            InvokeRate: args.Int("--invoke-rate", 20, 1, 10_000),
+            InvokeRate: args.Int("--invoke-rate", 20, 0, 10_000),
             Concurrency: args.IntList("--concurrency", [1], 1, 256),
+            NodeGc: args.String("--node-gc"),
+            NodeEnv: args.StringList("--node-env", []),
+            ClientsTarget: args.String("--clients-target") ?? "node",
             Parts: args.StringList("--parts", ["single", "fifty", "clients", "mcphttp"]));
 
         Console.WriteLine("## event streams and mcp-http (issue 5)");
@@ -74,7 +77,7 @@ internal static class StreamsCommand
         return 0;
     }
 
-    private sealed record Settings(int Seconds, int Warmup, int Streams, int Rate, int Clients, int InvokeRate, int[] Concurrency, string[] Parts);
+    private sealed record Settings(int Seconds, int Warmup, int Streams, int Rate, int Clients, int InvokeRate, int[] Concurrency, string? NodeGc, string[] NodeEnv, string ClientsTarget, string[] Parts);
 
     private static string LoadAverage()
     {
@@ -306,7 +309,43 @@ internal static class StreamsCommand
 
         var config = BenchConfig.Hocon(layout, ("everything", BenchConfig.Everything(layout)));
         Console.Error.WriteLine($"streams: clients: starting the node ({host.Configuration} build)");
-        var node = await NodeProcess.StartAsync(host.Dll, config, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        // --node-gc workstation|server overrides the node's runtimeconfig (DOTNET_gcServer), to tell the GC's share from the connections'.
+        var environment = o.NodeGc switch
+        {
+            null => null,
+            "server" => new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" },
+            "workstation" => new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" },
+            _ => throw new ArgumentException($"--node-gc must be server or workstation, not '{o.NodeGc}'."),
+        };
+        // --node-env NAME=VALUE,... adds runtime knobs (for example DOTNET_GCgen0size) for diagnosis.
+        foreach (var pair in o.NodeEnv)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new ArgumentException($"--node-env: '{pair}' is not NAME=VALUE.");
+            environment ??= [];
+            environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+
+        // --clients-target kestrel: the same clients against the harness's bare Kestrel endpoint (child
+        // process, server GC, an SSE handler that flushes its headers and waits): the floor of a connection.
+        var bare = o.ClientsTarget switch
+        {
+            "node" => false,
+            "kestrel" => true,
+            _ => throw new ArgumentException($"--clients-target must be node or kestrel, not '{o.ClientsTarget}'."),
+        };
+        if (bare)
+        {
+            environment ??= [];
+            environment.TryAdd("DOTNET_gcServer", "1");
+        }
+
+        var node = bare
+            ? await NodeProcess.StartAsync(Path.Combine(AppContext.BaseDirectory, "Sark.Benchmarks.dll"), [KestrelFloorServer.Command], config, TimeSpan.FromSeconds(60), environment).ConfigureAwait(false)
+            : await NodeProcess.StartAsync(host.Dll, [], config, TimeSpan.FromSeconds(60), environment).ConfigureAwait(false);
+        var what = bare ? "bare Kestrel endpoint (no journal, no middleware)" : $"{host.Configuration} node";
+        var gc = o.NodeGc ?? (bare ? "server" : Machine.GcOf(host.Dll));
         var clients = new List<SseClient>(o.Clients);
         await using (node.ConfigureAwait(false))
         {
@@ -369,7 +408,7 @@ internal static class StreamsCommand
                 var events = clients.Select(c => c.Blocks).Order().ToArray();
                 var perClient = rssBefore is { } b && rssAfter is { } a && open > 0 ? (a - b) * 1024.0 / open : double.NaN;
 
-                Console.WriteLine(string.Create(Inv, $"### 3. the node's GET /api/v1/events with {o.Clients} clients ({host.Configuration} node, {Machine.GcOf(host.Dll)} GC)"));
+                Console.WriteLine(string.Create(Inv, $"### 3. GET /api/v1/events with {o.Clients} clients ({what}, {gc} GC{(o.NodeEnv.Length > 0 ? ", " + string.Join(", ", o.NodeEnv) : "")})"));
                 Console.WriteLine();
                 Console.WriteLine("| clients open | still open at the end | opened in s | invocations (errors) without clients | with clients | events per client min / median / max | node VmRSS before MiB | after MiB | VmHWM MiB | threads before / after | (after − before) / clients |");
                 Console.WriteLine("|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|");
@@ -377,7 +416,7 @@ internal static class StreamsCommand
                 Console.WriteLine();
                 Console.WriteLine(string.Create(Inv, $"Each client is a raw socket that sends one `GET /api/v1/events` and reads whatever comes into a 2 KiB buffer (blank-line-ended blocks are counted as events). Invocations: sequential REST `echo` calls at up to {o.InvokeRate}/s, each publishing one `invocation` event to every client. \"before\" is read 3 s after the same invocation load ran with no client."));
                 Console.WriteLine();
-                targets.Add(string.Create(Inv, $"| node: {o.Clients} /api/v1/events clients at ≤ 40 KB each | {perClient / 1024:0.0} KiB per client ({open} open, {alive} at the end) | {(perClient <= 40_000 && open == o.Clients && alive == open ? "yes" : "**no**")} |"));
+                targets.Add(string.Create(Inv, $"| {(bare ? "bare Kestrel (floor, no target)" : "node")}: {o.Clients} /api/v1/events clients at ≤ 40 KB each | {perClient / 1024:0.0} KiB per client ({open} open, {alive} at the end) | {(perClient <= 40_000 && open == o.Clients && alive == open ? "yes" : "**no**")} |"));
             }
             finally
             {
