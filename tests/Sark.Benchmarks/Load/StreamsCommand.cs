@@ -344,7 +344,7 @@ internal static class StreamsCommand
         var node = bare
             ? await NodeProcess.StartAsync(Path.Combine(AppContext.BaseDirectory, "Sark.Benchmarks.dll"), [KestrelFloorServer.Command], config, TimeSpan.FromSeconds(60), environment).ConfigureAwait(false)
             : await NodeProcess.StartAsync(host.Dll, [], config, TimeSpan.FromSeconds(60), environment).ConfigureAwait(false);
-        var what = bare ? "bare Kestrel endpoint (no journal, no middleware)" : $"{host.Configuration} node";
+        var what = bare ? $"bare Kestrel endpoint (no journal, no middleware{(o.InvokeRate > 0 ? $", one event to every client {o.InvokeRate} times a second" : "")})" : $"{host.Configuration} node";
         var gc = o.NodeGc ?? (bare ? "server" : Machine.GcOf(host.Dll));
         var clients = new List<SseClient>(o.Clients);
         await using (node.ConfigureAwait(false))
@@ -363,6 +363,9 @@ internal static class StreamsCommand
 
                 Console.Error.WriteLine($"streams: clients: opening {o.Clients} connections to /api/v1/events");
                 var endpoint = new IPEndPoint(IPAddress.Loopback, node.BaseAddress.Port);
+                // The bare endpoint has no journal: it ticks an event of the node's size at the invocation rate.
+                var request = Encoding.ASCII.GetBytes(
+                    $"GET /api/v1/events{(bare && o.InvokeRate > 0 ? $"?tick={o.InvokeRate.ToString(Inv)}" : "")} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
                 var openClock = Stopwatch.StartNew();
                 using (var gate = new SemaphoreSlim(64))
                 {
@@ -374,7 +377,7 @@ internal static class StreamsCommand
                             await gate.WaitAsync(Machine.Interrupted).ConfigureAwait(false);
                             try
                             {
-                                return await SseClient.OpenAsync(endpoint).ConfigureAwait(false);
+                                return await SseClient.OpenAsync(endpoint, request).ConfigureAwait(false);
                             }
                             finally
                             {
@@ -466,7 +469,6 @@ internal static class StreamsCommand
     /// <summary>One raw HTTP/1.1 client of <c>GET /api/v1/events</c>: connects, checks the 200, then reads until disposed.</summary>
     private sealed class SseClient : IDisposable
     {
-        private static readonly byte[] Request = "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray();
         private readonly Socket _socket;
         private readonly CancellationTokenSource _stop = new();
         private long _blocks;
@@ -478,14 +480,14 @@ internal static class StreamsCommand
 
         public bool Alive => Volatile.Read(ref _alive) == 1;
 
-        public static async Task<SseClient> OpenAsync(IPEndPoint endpoint)
+        public static async Task<SseClient> OpenAsync(IPEndPoint endpoint, byte[] request)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
-                await socket.SendAsync(Request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                await socket.SendAsync(request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 var buffer = new byte[2048];
                 var got = 0;
                 int headerEnd;
