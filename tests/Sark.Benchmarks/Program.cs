@@ -10,6 +10,7 @@ using Sark.Benchmarks.Micro;
 //   open-breaker [--seconds N] [--concurrency 1,16]
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
+//   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -38,6 +39,13 @@ const string Usage = """
                   the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
                   a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
                   the registry's counters), refusals of an open gateway circuit
+      streams [--parts single,fifty,clients,mcphttp] [--seconds 10] [--warmup 2] [--streams 50]
+              [--rate 1000] [--clients 2000] [--invoke-rate 20] [--concurrency 1]
+              [--clients-target node|kestrel] [--node-gc server|workstation] [--node-env K=V,...]
+                  issue 5: one subscription as fast as it reads (events/s), 50 paced
+                  subscriptions (events/s each, delivery p50/p99), a real node's RSS with
+                  2000 GET /api/v1/events clients (or the bare Kestrel endpoint's, the
+                  floor), mcp-http echo direct (SDK) vs facade
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -63,6 +71,8 @@ try
             return await OpenBreakerCommand.RunAsync(rest).ConfigureAwait(false);
         case AuditCommand.Command:
             return await AuditCommand.RunAsync(rest).ConfigureAwait(false);
+        case StreamsCommand.Command:
+            return await StreamsCommand.RunAsync(rest).ConfigureAwait(false);
         case GatewayCommand.Command:
             return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":

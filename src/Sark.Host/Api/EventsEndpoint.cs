@@ -21,6 +21,7 @@ internal static class EventsEndpoint
 {
     private const int Batch = 256;
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+    private static readonly RenderedEntry?[] Rendered = new RenderedEntry?[1024];
     private static int _clients;
 
     public static IEndpointRouteBuilder MapEventsEndpoint(this IEndpointRouteBuilder endpoints)
@@ -50,7 +51,8 @@ internal static class EventsEndpoint
             response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
-            // Kestrel sends the headers with the first flush: a client waits for them.
+            // Kestrel's StartAsync only queues the headers: flush them, so that a client is connected
+            // now and not at the first event or keep-alive comment (up to keep-alive later).
             await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
 
             var cursor = after ?? journal.LastId;
@@ -81,7 +83,9 @@ internal static class EventsEndpoint
 
                 try
                 {
-                    await journal.WaitAsync(cursor, aborted).WaitAsync(options.Events.KeepAlive, aborted).ConfigureAwait(false);
+                    // Without a token the journal hands out its shared signal as is; the one WaitAsync
+                    // below carries both the keep-alive timeout and the client's abort.
+                    await journal.WaitAsync(cursor, CancellationToken.None).WaitAsync(options.Events.KeepAlive, aborted).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
@@ -100,8 +104,33 @@ internal static class EventsEndpoint
         }
     }
 
-    /// <summary>Writes one event: <c>id:</c> (except for a gap), <c>event:</c>, one <c>data:</c> line per line of data.</summary>
-    private static void Write(IBufferWriter<byte> writer, JournalEntry entry)
+    /// <summary>Writes one event, rendered once for every client (see <see cref="Render"/>).</summary>
+    private static void Write(IBufferWriter<byte> writer, JournalEntry entry) => writer.Write(Render(entry));
+
+    /// <summary>
+    /// The bytes of a journal entry, from a small cache keyed by id: every client writes the same
+    /// event, so it is rendered once, not once per client. A slot holds the entry it was rendered
+    /// from, and is used only for that very entry (same id, same type and data instances), so
+    /// entries of other journals in the same process never share bytes.
+    /// </summary>
+    private static byte[] Render(JournalEntry entry)
+    {
+        if (entry.Id <= 0)
+            return Format(entry);
+        ref var slot = ref Rendered[(int)(entry.Id % Rendered.Length)];
+        if (Volatile.Read(ref slot) is { } cached && cached.Entry.Id == entry.Id
+            && ReferenceEquals(cached.Entry.Type, entry.Type) && ReferenceEquals(cached.Entry.Data, entry.Data))
+        {
+            return cached.Bytes;
+        }
+
+        var bytes = Format(entry);
+        Volatile.Write(ref slot, new RenderedEntry(entry, bytes));
+        return bytes;
+    }
+
+    /// <summary>One event: <c>id:</c> (except for a gap), <c>event:</c>, one <c>data:</c> line per line of data.</summary>
+    private static byte[] Format(JournalEntry entry)
     {
         var text = new StringBuilder(entry.Data.Length + 48);
         if (entry.Id > 0)
@@ -110,9 +139,10 @@ internal static class EventsEndpoint
         foreach (var line in entry.Data.Split('\n'))
             text.Append("data: ").Append(line.TrimEnd('\r')).Append('\n');
         text.Append('\n');
-        var bytes = Encoding.UTF8.GetBytes(text.ToString());
-        writer.Write(bytes);
+        return Encoding.UTF8.GetBytes(text.ToString());
     }
+
+    private sealed record RenderedEntry(JournalEntry Entry, byte[] Bytes);
 
     private static HashSet<string>? ParseTypes(Microsoft.Extensions.Primitives.StringValues values)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -51,6 +52,7 @@ internal static class KestrelFloorServer
                 var gateway = facade.Gateway;
                 app.MapPost("/api/v1/invoke", (HttpContext context) => InvokeAsync(gateway, context));
                 app.MapGet("/api/v1/upstreams", (HttpContext context) => UpstreamsAsync(gateway, context));
+                app.MapGet("/api/v1/events", IdleEventsAsync);
                 await app.RunAsync().ConfigureAwait(false);
             }
         }
@@ -78,6 +80,64 @@ internal static class KestrelFloorServer
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The floor of an SSE client (the <c>streams</c> command): headers flushed, then nothing until
+    /// the client goes; with <c>?tick=N</c>, one pre-rendered event of the node's size N times a
+    /// second, written to every client at the same tick (as the node broadcasts an invocation).
+    /// </summary>
+    private static async Task IdleEventsAsync(HttpContext context)
+    {
+        var aborted = context.RequestAborted;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        await context.Response.StartAsync(aborted).ConfigureAwait(false);
+        await context.Response.BodyWriter.FlushAsync(aborted).ConfigureAwait(false);
+        try
+        {
+            if (!int.TryParse(context.Request.Query["tick"], System.Globalization.CultureInfo.InvariantCulture, out var tick) || tick <= 0)
+            {
+                await Task.Delay(Timeout.Infinite, aborted).ConfigureAwait(false);
+                return;
+            }
+
+            var ticker = Ticker.For(tick);
+            while (!aborted.IsCancellationRequested)
+            {
+                await ticker.NextAsync().WaitAsync(aborted).ConfigureAwait(false);
+                context.Response.BodyWriter.Write(Ticker.Event);
+                await context.Response.BodyWriter.FlushAsync(aborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+    }
+
+    /// <summary>One shared tick for every client of a rate: a signal replaced at each tick.</summary>
+    private sealed class Ticker
+    {
+        public static readonly byte[] Event = System.Text.Encoding.UTF8.GetBytes(
+            "id: 12345\nevent: invocation\ndata: {\"request_id\":\"0123456789abcdef0123456789abcdef\",\"server\":\"everything\",\"tool\":\"echo\",\"outcome\":\"ok\",\"duration_ms\":0.412}\n\n");
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Ticker> Tickers = new();
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static Ticker For(int rate) => Tickers.GetOrAdd(rate, r =>
+        {
+            var ticker = new Ticker();
+            _ = Task.Run(async () =>
+            {
+                using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / r));
+                while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
+                    Interlocked.Exchange(ref ticker._next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            });
+            return ticker;
+        });
+
+        public Task NextAsync() => Volatile.Read(ref _next).Task;
     }
 
     private static async Task UpstreamsAsync(ISarkGateway gateway, HttpContext context)
