@@ -167,6 +167,8 @@ public sealed class EventSubscriptionSpecs : TestKit
         var gateway = Start(server.BaseAddress, e => e with { ReadTimeout = TimeSpan.FromMilliseconds(500) });
 
         await using var subscription = await gateway.SubscribeAsync("feed", "/events");
+        var states = new System.Collections.Concurrent.ConcurrentQueue<SubscriptionState>();
+        subscription.StateChanged += states.Enqueue;
         var first = await ReadAsync(subscription, 2);
         var clock = Stopwatch.StartNew();
         var next = await ReadAsync(subscription, 2);
@@ -174,6 +176,9 @@ public sealed class EventSubscriptionSpecs : TestKit
         Assert.Equal([1, 2, 3, 4], first.Concat(next).Select(e => e.Json().GetProperty("n").GetInt32()));
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"resumed after {clock.Elapsed.TotalMilliseconds:0} ms, before the read timeout");
         Assert.Equal("2", server.Connections[1].LastEventId);
+        // The broken connection shows: reconnecting, then connected again.
+        await Eventually.UntilAsync(() => Task.FromResult(states.ToArray()),
+            seen => seen.Contains(SubscriptionState.Reconnecting) && seen[^1] == SubscriptionState.Connected, Bound, "reconnecting, then connected");
     }
 
     [Fact]

@@ -57,9 +57,21 @@ internal sealed class EventSubscription : UntypedActor
             .SelectAsync(1, async signal =>
             {
                 if (signal is SseSignal.Event e)
-                    await writer.WriteAsync(e.Value, token).ConfigureAwait(false);
+                {
+                    try
+                    {
+                        await writer.WriteAsync(e.Value, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                        // Closed while the subscriber was not reading: the event has nowhere to go.
+                    }
+                }
                 else
+                {
                     self.Tell(signal);
+                }
+
                 return NotUsed.Instance;
             })
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
@@ -91,6 +103,9 @@ internal sealed class EventSubscription : UntypedActor
                 break;
             case SseSignal.Ended:
                 Become(SubscriptionState.Reconnecting, "the server ended the stream");
+                break;
+            case SseSignal.Dropped dropped:
+                Become(SubscriptionState.Reconnecting, dropped.Reason);
                 break;
             case SseSignal.Fatal fatal:
                 _failure = fatal.Error;

@@ -27,6 +27,9 @@ internal abstract record SseSignal
         public static readonly Ended Instance = new();
     }
 
+    /// <summary>An open stream broke (a reset, a read timeout): reconnect after the backoff.</summary>
+    public sealed record Dropped(string Reason) : SseSignal;
+
     /// <summary>The subscription cannot go on (a 4xx, an oversized event, not an event stream).</summary>
     public sealed record Fatal(SarkError Error) : SseSignal;
 }
@@ -128,6 +131,7 @@ internal static class SseConnection
             while (true)
             {
                 SseStreamException? fatal = null;
+                Exception? broken = null;
                 bool more;
                 try
                 {
@@ -138,11 +142,24 @@ internal static class SseConnection
                     fatal = ex;
                     more = false;
                 }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or SseStreamException && !cancellationToken.IsCancellationRequested)
+                {
+                    broken = ex;
+                    more = false;
+                }
 
                 if (fatal is not null)
                 {
                     yield return new SseSignal.Fatal(new SarkError(fatal.Code, $"The subscription to {uri.AbsolutePath} failed: {fatal.Message}."));
                     yield break;
+                }
+
+                if (broken is not null)
+                {
+                    // Told before the failure, so that the subscription shows reconnecting; the
+                    // failure then makes the RestartSource reconnect after its backoff.
+                    yield return new SseSignal.Dropped(broken.Message);
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(broken).Throw();
                 }
 
                 if (!more)
