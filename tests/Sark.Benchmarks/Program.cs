@@ -10,7 +10,7 @@ using Sark.Benchmarks.Micro;
 //   open-breaker [--seconds N] [--concurrency 1,16]
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
-//   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
+//   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -39,7 +39,7 @@ const string Usage = """
                   the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
                   a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
                   the registry's counters), refusals of an open gateway circuit
-      policy-audit [--parts decide,opa,invoke,policy-only] [--decisions 1000000] [--opa-seconds 5]
+      policy-audit [--parts decide,opa,invoke,policy-only] [--decisions 1000000] [--cache-entries 10000] [--opa-seconds 5]
                    [--seconds 10] [--warmup 3] [--concurrency 1,16]
                   issue 6: embedded decision latency (engine, gate uncached/cached, p99),
                   the OPA path over loopback (the tests' OPA stand-in, nothing cached), and

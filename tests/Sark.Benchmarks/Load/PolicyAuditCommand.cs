@@ -12,7 +12,7 @@ using Sark.Benchmarks.Micro;
 namespace Sark.Benchmarks.Load;
 
 /// <summary>
-/// <c>policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]</c>:
+/// <c>policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]</c>:
 /// the policy and audit figures of issue 6, in one run.
 /// <list type="bullet">
 /// <item><c>decide</c>: closed-loop latency of single decisions (one thread) over <c>--decisions</c>
@@ -37,6 +37,8 @@ internal static class PolicyAuditCommand
     {
         var parts = args.StringList("--parts", ["decide", "opa", "invoke", "policy-only"]);
         var decisions = args.Int("--decisions", 1_000_000, 1000, 16_000_000);
+        // The decision cache's bound for the decide part (sark.policy.cache-max-entries; 10,000 by default).
+        var cacheEntries = args.Int("--cache-entries", 10_000, 1, 20_000_000);
         var opaSeconds = args.Int("--opa-seconds", 5, 1, 600);
         var seconds = args.Int("--seconds", 10, 1, 600);
         var warmup = args.Int("--warmup", 3, 0, 600);
@@ -48,7 +50,7 @@ internal static class PolicyAuditCommand
         output.AppendLine();
         output.Append(Machine.Describe());
         if (parts.Contains("decide"))
-            failed |= !await DecideAsync(decisions, output).ConfigureAwait(false);
+            failed |= !await DecideAsync(decisions, cacheEntries, output).ConfigureAwait(false);
         if (parts.Contains("opa") && !Machine.Interrupted.IsCancellationRequested)
             failed |= !await OpaAsync(opaSeconds, output).ConfigureAwait(false);
         if (parts.Contains("invoke") && !Machine.Interrupted.IsCancellationRequested)
@@ -59,9 +61,9 @@ internal static class PolicyAuditCommand
 
     // ---------------------------------------------------------------- decide
 
-    private static async Task<bool> DecideAsync(int decisions, StringBuilder output)
+    private static async Task<bool> DecideAsync(int decisions, int cacheEntries, StringBuilder output)
     {
-        var options = PolicyOptions.Parse(PolicyBenchmarks.ExampleRules);
+        var options = PolicyOptions.Parse(PolicyBenchmarks.ExampleRules) with { CacheMaxEntries = cacheEntries };
         var engine = new EmbeddedPolicyEngine(options);
         var caller = new Caller("alice", ["analyst"], ["data"]);
         var now = DateTimeOffset.UtcNow;
@@ -142,7 +144,7 @@ internal static class PolicyAuditCommand
         }
 
         output.AppendLine();
-        output.AppendLine(Inv, $"### Embedded decisions: one thread, closed loop, {decisions} decisions each (after {Warmup(decisions)} unrecorded)");
+        output.AppendLine(Inv, $"### Embedded decisions: one thread, closed loop, {decisions} decisions each (after {Warmup(decisions)} unrecorded), decision cache bound {cacheEntries}");
         output.AppendLine();
         output.AppendLine("| measurement | decisions/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | alloc B/decision | target p99 | met |");
         output.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
