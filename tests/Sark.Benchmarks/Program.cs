@@ -11,6 +11,7 @@ using Sark.Benchmarks.Micro;
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
+//   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -46,6 +47,11 @@ const string Usage = """
                   subscriptions (events/s each, delivery p50/p99), a real node's RSS with
                   2000 GET /api/v1/events clients (or the bare Kestrel endpoint's, the
                   floor), mcp-http echo direct (SDK) vs facade
+      policy-audit [--parts decide,opa,invoke,policy-only] [--decisions 1000000] [--cache-entries 10000] [--opa-seconds 5]
+                   [--seconds 10] [--warmup 3] [--concurrency 1,16]
+                  issue 6: embedded decision latency (engine, gate uncached/cached, p99),
+                  the OPA path over loopback (the tests' OPA stand-in, nothing cached), and
+                  the facade → demo server echo without and with policy + audit (SQLite)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -73,6 +79,8 @@ try
             return await AuditCommand.RunAsync(rest).ConfigureAwait(false);
         case StreamsCommand.Command:
             return await StreamsCommand.RunAsync(rest).ConfigureAwait(false);
+        case PolicyAuditCommand.Command:
+            return await PolicyAuditCommand.RunAsync(rest).ConfigureAwait(false);
         case GatewayCommand.Command:
             return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":

@@ -22,10 +22,12 @@ internal sealed class FacadeTarget : IEchoTarget
     private readonly IActorRef _root;
     private readonly ISarkGateway _gateway;
     private readonly JsonElement _arguments;
+    private readonly string _server;
 
-    private FacadeTarget(string name, ActorSystem system, IActorRef root, ISarkGateway gateway)
+    private FacadeTarget(string name, string server, ActorSystem system, IActorRef root, ISarkGateway gateway)
     {
         Name = name;
+        _server = server;
         _system = system;
         _root = root;
         _gateway = gateway;
@@ -43,18 +45,22 @@ internal sealed class FacadeTarget : IEchoTarget
     /// <summary>The facade itself, for the bare Kestrel endpoint.</summary>
     public ISarkGateway Gateway => _gateway;
 
+    /// <summary>The facade's audit log, when audit is on.</summary>
+    public Sark.Actors.Audit.AuditLog? Audit => (_gateway as SarkGateway)?.Audit;
+
     /// <summary>
     /// Starts the tree and waits until <paramref name="upstream"/> is ready. With
     /// <paramref name="inMemory"/>, the connection actor is <see cref="InMemoryEchoConnection"/>: no process.
+    /// <paramref name="name"/> overrides the path's name in the tables.
     /// </summary>
-    public static async Task<FacadeTarget> StartAsync(SarkOptions options, string upstream, CancellationToken cancellationToken, bool inMemory = false)
+    public static async Task<FacadeTarget> StartAsync(SarkOptions options, string upstream, CancellationToken cancellationToken, bool inMemory = false, string? name = null)
     {
         var system = ActorSystem.Create("bench", "akka.loglevel = WARNING");
         FacadeTarget? target = null;
         try
         {
             var (root, gateway) = SarkRuntime.Start(system, options, inMemory ? InMemoryEchoConnection.Props : null);
-            target = new FacadeTarget(inMemory ? "actors" : "facade", system, root, gateway);
+            target = new FacadeTarget(name ?? (inMemory ? "actors" : "facade"), upstream, system, root, gateway);
             target.PeerPid = await WaitReadyAsync(target._gateway, upstream, cancellationToken).ConfigureAwait(false);
             return target;
         }
@@ -103,7 +109,7 @@ internal sealed class FacadeTarget : IEchoTarget
 
     public async ValueTask<bool> CallAsync(int worker, CancellationToken cancellationToken)
     {
-        var result = await _gateway.InvokeToolAsync("everything", "echo", _arguments, null, cancellationToken).ConfigureAwait(false);
+        var result = await _gateway.InvokeToolAsync(_server, "echo", _arguments, null, cancellationToken).ConfigureAwait(false);
         return !result.IsError && EchoReply.IsEcho(result.Result);
     }
 

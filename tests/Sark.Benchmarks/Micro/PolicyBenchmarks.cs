@@ -18,7 +18,7 @@ namespace Sark.Benchmarks.Micro;
 [Config(typeof(PolicyBenchmarkConfig))]
 public class PolicyBenchmarks
 {
-    private const string ExampleRules = """"
+    internal const string ExampleRules = """"
         sark.policy {
           embedded {
             rules = [
