@@ -153,4 +153,62 @@ public sealed class NodeEventsSpecs(ITestOutputHelper output)
             list => list.Any(t => t.ToolName == "fresh"), Bound, "B's catalog showing A's new tool");
         Assert.Equal(13, tools.Count);
     }
+
+    [Fact]
+    public async Task When_node_a_stops_b_fails_fast_on_an_open_circuit_and_when_a_is_back_b_recovers_by_itself()
+    {
+        var nodeA = await NodeProcess.StartAsync(Config());
+        try
+        {
+            await DemoNodeFixture.WaitUntilReadyAsync(nodeA);
+            var port = nodeA.BaseAddress.Port;
+            var upstream = new UpstreamOptions
+            {
+                Name = "node-a",
+                Kind = UpstreamKind.Gateway,
+                Url = nodeA.BaseAddress.GetLeftPart(UriPartial.Authority),
+                CallTimeout = TimeSpan.FromSeconds(5),
+                FailureThreshold = 2,
+                HealthInterval = TimeSpan.FromMilliseconds(500),
+                ReadRetry = new ReadRetryOptions { Attempts = 1 },
+                Backoff = new BackoffOptions { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(2), RandomFactor = 0 },
+            };
+            var gateway = SarkRuntime.Start(Sys, new SarkOptions
+            {
+                Upstreams = ImmutableDictionary<string, UpstreamOptions>.Empty.WithComparers(StringComparer.Ordinal).Add(upstream.Name, upstream),
+            }).Gateway;
+            await Eventually.UntilAsync(async () => (await gateway.GetUpstreamsAsync()).SingleOrDefault()?.State, s => s == UpstreamState.Ready, Bound, "B ready");
+            var echo = JsonDocument.Parse("""{"message":"through B"}""").RootElement;
+            Assert.False((await gateway.InvokeToolAsync("demo", "echo", echo)).IsError);
+
+            await nodeA.StopAsync();
+            // B notices (its calls or its health checks fail), its circuit opens, and it refuses at once.
+            await Eventually.UntilAsync(async () => (await gateway.GetUpstreamsAsync()).Single().Breaker, b => b == BreakerState.Open, Bound, "B's circuit opening");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var refused = await Assert.ThrowsAsync<Sark.Actors.Errors.UpstreamUnavailableException>(() => gateway.InvokeToolAsync("demo", "echo", echo));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"refused after {clock.Elapsed.TotalMilliseconds:0} ms");
+            Assert.NotNull(refused.RetryAfter);
+
+            await nodeA.DisposeAsync();
+            nodeA = await NodeProcess.StartAsync(Config(), port: port);
+            await DemoNodeFixture.WaitUntilReadyAsync(nodeA);
+            var back = await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    return await gateway.InvokeToolAsync("demo", "echo", echo);
+                }
+                catch (Sark.Actors.Errors.SarkException)
+                {
+                    return null;
+                }
+            }, r => r is not null, TimeSpan.FromSeconds(60), "a call through B succeeding again with no manual step");
+            Assert.Equal("Echo: through B", back!.Result.GetProperty("content")[0].GetProperty("text").GetString());
+            Assert.Equal(BreakerState.Closed, (await gateway.GetUpstreamsAsync()).Single().Breaker);
+        }
+        finally
+        {
+            await nodeA.DisposeAsync();
+        }
+    }
 }

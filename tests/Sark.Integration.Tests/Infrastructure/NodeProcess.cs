@@ -47,9 +47,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
     public Uri BaseAddress => Http.BaseAddress!;
 
     /// <summary>Starts a node with <paramref name="hocon"/> (or the bundled default when null) and waits until it listens.</summary>
-    public static async Task<NodeProcess> StartAsync(string? hocon, TimeSpan? timeout = null)
+    public static async Task<NodeProcess> StartAsync(string? hocon, TimeSpan? timeout = null, int port = 0)
     {
-        var node = Launch(hocon, ["--bind", "127.0.0.1:0"]);
+        var node = Launch(hocon, ["--bind", $"127.0.0.1:{port}"]);
         try
         {
             var address = await node.WaitUntilListeningAsync(timeout ?? DefaultStartTimeout).ConfigureAwait(false);
