@@ -208,6 +208,8 @@ public sealed class AuditWriterSpecs : TestKit, IAsyncLifetime
         using var follower = _log!.Subscribe(capacity: 2);
         await RecordAsync(0, 5);
         await RowsUntilAsync(5);
+        // Followers hear of a batch just after the store took it.
+        await AwaitAssertAsync(() => Assert.Equal(3, follower.Dropped), Bound);
 
         Assert.True(follower.Reader.TryRead(out var first));
         Assert.True(follower.Reader.TryRead(out var second));
