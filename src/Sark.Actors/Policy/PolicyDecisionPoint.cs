@@ -89,8 +89,10 @@ public sealed class PolicyDecisionPoint : UntypedActor
                     return;
                 }
 
-                _cache.Set(key, decision, _cache.Generation, _options.EngineName);
+                // Answered before it is stored: a store that has to evict from a full cache
+                // then delays nobody's decision.
                 Reply(Sender, decision, null, decide.Input.Action, start);
+                _cache.Set(key, decision, _cache.Generation, _options.EngineName);
                 break;
             default:
                 Common(message);
@@ -133,12 +135,12 @@ public sealed class PolicyDecisionPoint : UntypedActor
         switch (message)
         {
             case Evaluated evaluated when _inFlight.Remove(evaluated.FlightKey, out var flight):
+                foreach (var waiter in flight.Waiters)
+                    Reply(waiter, evaluated.Decision, evaluated.Error, flight.Action, flight.Start);
                 if (evaluated.Decision is { } decision)
                     _cache.Set(flight.CacheKey, decision, flight.Generation, "opa");
                 else
                     _log.Warning("The policy could not decide: {Reason}", evaluated.Error!.Message);
-                foreach (var waiter in flight.Waiters)
-                    Reply(waiter, evaluated.Decision, evaluated.Error, flight.Action, flight.Start);
                 break;
             case PolicyCommands.Reload reload:
                 _cache.Clear();
