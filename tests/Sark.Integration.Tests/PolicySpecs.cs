@@ -199,6 +199,8 @@ public sealed class PolicySpecs
         Assert.Equal(HttpStatusCode.OK, sum);
         using var echo = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "echo", parameters = new { message = "x" } });
         Assert.Equal(HttpStatusCode.Forbidden, echo.StatusCode);
-        Assert.Contains("Policy reloaded on SIGHUP", node.Stdout.ToString() + node.Stderr.ToString());
+        // The log line follows the decision point's answer, so it may come just after the first allowed call.
+        await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.ToString() + node.Stderr.ToString()),
+            log => log.Contains("Policy reloaded on SIGHUP", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the reload in the node's log");
     }
 }
