@@ -1,3 +1,4 @@
+using Sark.Actors.Tests.Audit;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
