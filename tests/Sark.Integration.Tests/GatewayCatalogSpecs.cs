@@ -36,21 +36,12 @@ public sealed class GatewayCatalogSpecs(ITestOutputHelper output)
         Backoff = new BackoffOptions { Min = TimeSpan.FromSeconds(30), Max = TimeSpan.FromSeconds(30), RandomFactor = 0 },
     };
 
-    private ISarkGateway Start(params UpstreamOptions[] upstreams)
-    {
-        var options = new SarkOptions { Upstreams = upstreams.ToImmutableDictionary(u => u.Name, StringComparer.Ordinal) };
-        return SarkRuntime.Start(Sys, options).Gateway;
-    }
+    private ISarkGateway Start(params UpstreamOptions[] upstreams) => InProcessRuntime.Start(Sys, upstreams);
 
-    private static async Task<UpstreamStatus> UpstreamAsync(ISarkGateway gateway, string name, Func<UpstreamStatus, bool> done, string what)
-    {
-        var status = await Eventually.UntilAsync(
-            async () => (await gateway.GetUpstreamsAsync()).SingleOrDefault(u => u.Name == name),
-            s => s is not null && done(s), ReadyTimeout, what);
-        return status!;
-    }
+    private static Task<UpstreamStatus> UpstreamAsync(ISarkGateway gateway, string name, Func<UpstreamStatus, bool> done, string what) =>
+        InProcessRuntime.UpstreamAsync(gateway, name, done, ReadyTimeout, what);
 
-    private static JsonElement Args(string json) => JsonDocument.Parse(json).RootElement.Clone();
+    private static JsonElement Args(string json) => InProcessRuntime.Args(json);
 
     [Fact]
     public async Task A_read_retries_two_503s_under_one_budget_with_one_request_id_and_succeeds()

@@ -36,15 +36,7 @@ public sealed class GatewayUpstreamSpecs(ITestOutputHelper output)
         Backoff = new BackoffOptions { Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(2), RandomFactor = 0 },
     };
 
-    private ISarkGateway Start(UpstreamOptions upstream)
-    {
-        var options = new SarkOptions
-        {
-            Upstreams = ImmutableDictionary<string, UpstreamOptions>.Empty.WithComparers(StringComparer.Ordinal).Add(upstream.Name, upstream),
-        };
-        var (_, gateway) = SarkRuntime.Start(Sys, options);
-        return gateway;
-    }
+    private ISarkGateway Start(UpstreamOptions upstream) => InProcessRuntime.Start(Sys, upstream);
 
     /// <summary>Starts the runtime and waits until the upstream is ready and the catalog lists <paramref name="servers"/> servers.</summary>
     private async Task<ISarkGateway> StartReadyAsync(UpstreamOptions upstream, int servers)
@@ -56,17 +48,10 @@ public sealed class GatewayUpstreamSpecs(ITestOutputHelper output)
         return gateway;
     }
 
-    /// <summary>Polls the one upstream's status until <paramref name="done"/> holds; returns that status.</summary>
-    private static async Task<UpstreamStatus> UpstreamAsync(ISarkGateway gateway, Func<UpstreamStatus, bool> done, TimeSpan timeout, string what)
-    {
-        // The manager lists an upstream only once it has started it, so the first probes may find none.
-        var status = await Eventually.UntilAsync(
-            async () => (await gateway.GetUpstreamsAsync()).SingleOrDefault(u => u.Name == UpstreamName),
-            s => s is not null && done(s), timeout, what);
-        return status!;
-    }
+    private static Task<UpstreamStatus> UpstreamAsync(ISarkGateway gateway, Func<UpstreamStatus, bool> done, TimeSpan timeout, string what) =>
+        InProcessRuntime.UpstreamAsync(gateway, UpstreamName, done, timeout, what);
 
-    private static JsonElement Args(string json) => JsonDocument.Parse(json).RootElement.Clone();
+    private static JsonElement Args(string json) => InProcessRuntime.Args(json);
 
     [Fact]
     public async Task Discovery_walks_250_servers_with_2_tools_each_in_pages_of_100_and_catalogs_them_all()
@@ -169,7 +154,8 @@ public sealed class GatewayUpstreamSpecs(ITestOutputHelper output)
         var gateway = await StartReadyAsync(upstream, servers: 2);
         var serverListsBefore = registry.RequestsTo("/api/v1/servers");
 
-        registry.StartStatusStorm(status, count: 5);
+        // Only invokes: the connection's own reads (health, events) must not take the storm's answers.
+        registry.StartStatusStorm(status, count: 5, path: "/api/v1/invoke");
         for (var i = 1; i <= 5; i++)
         {
             var failed = await Assert.ThrowsAnyAsync<SarkException>(() =>

@@ -75,10 +75,11 @@ internal sealed class FaultyRegistry : IAsyncDisposable
     public IReadOnlyList<ReceivedRequest> Received => [.. _received];
 
     /// <summary>Answers the next <paramref name="count"/> requests with <paramref name="status"/> (and <c>Retry-After</c> when given).</summary>
-    public void StartStatusStorm(HttpStatusCode status, int count, TimeSpan? retryAfter = null)
+    public void StartStatusStorm(HttpStatusCode status, int count, TimeSpan? retryAfter = null, string? path = null)
     {
         Faults.StormStatus = status;
         Faults.StormRetryAfter = retryAfter;
+        Faults.StormPath = path;
         Volatile.Write(ref _stormLeft, count);
     }
 
@@ -113,7 +114,7 @@ internal sealed class FaultyRegistry : IAsyncDisposable
                 return;
             }
 
-            if (TakeOne(ref _stormLeft))
+            if ((Faults.StormPath is null || context.Request.Path == Faults.StormPath) && TakeOne(ref _stormLeft))
             {
                 context.Response.StatusCode = (int)Faults.StormStatus;
                 if (Faults.StormRetryAfter is { } retry)
@@ -294,6 +295,9 @@ internal sealed class RegistryFaults
 
     /// <summary>The status of a storm started with <see cref="FaultyRegistry.StartStatusStorm"/>.</summary>
     public HttpStatusCode StormStatus { get; set; } = HttpStatusCode.ServiceUnavailable;
+
+    /// <summary>Only requests to this path are answered by the storm (all paths when null).</summary>
+    public string? StormPath { get; set; }
 
     /// <summary>The <c>Retry-After</c> of storm answers, if any.</summary>
     public TimeSpan? StormRetryAfter { get; set; }
