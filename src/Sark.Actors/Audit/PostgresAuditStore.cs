@@ -189,24 +189,7 @@ public sealed class PostgresAuditStore : IAuditStore
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            result.Add(new AuditEvent
-            {
-                Id = reader.GetInt64(0),
-                EventType = reader.GetString(1),
-                RequestId = reader.GetString(2),
-                Timestamp = AuditEvent.Truncate(new DateTimeOffset(reader.GetFieldValue<DateTime>(3), TimeSpan.Zero)),
-                SubjectId = Text(reader, 4),
-                ServerName = Text(reader, 5),
-                ToolName = Text(reader, 6),
-                Decision = Text(reader, 7),
-                Reason = Text(reader, 8),
-                Outcome = Text(reader, 9),
-                DurationMs = reader.IsDBNull(10) ? null : reader.GetDouble(10),
-                Upstream = Text(reader, 11),
-                ArgumentsHash = Text(reader, 12),
-                Arguments = Text(reader, 13),
-                TraceId = Text(reader, 14),
-            });
+            result.Add(AuditRows.Read(reader, AuditEvent.Truncate(new DateTimeOffset(reader.GetFieldValue<DateTime>(3), TimeSpan.Zero))));
         }
 
         return result;
@@ -221,8 +204,6 @@ public sealed class PostgresAuditStore : IAuditStore
         sql.Append(" AND ").Append(column).Append(" = @").Append(name);
         command.Parameters.Add(new NpgsqlParameter<string>(name, value));
     }
-
-    private static string? Text(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     private static Task Text(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
         value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);

@@ -173,24 +173,7 @@ public sealed class SqliteAuditStore : IAuditStore
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            result.Add(new AuditEvent
-            {
-                Id = reader.GetInt64(0),
-                EventType = reader.GetString(1),
-                RequestId = reader.GetString(2),
-                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                SubjectId = Text(reader, 4),
-                ServerName = Text(reader, 5),
-                ToolName = Text(reader, 6),
-                Decision = Text(reader, 7),
-                Reason = Text(reader, 8),
-                Outcome = Text(reader, 9),
-                DurationMs = reader.IsDBNull(10) ? null : reader.GetDouble(10),
-                Upstream = Text(reader, 11),
-                ArgumentsHash = Text(reader, 12),
-                Arguments = Text(reader, 13),
-                TraceId = Text(reader, 14),
-            });
+            result.Add(AuditRows.Read(reader, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
         }
 
         return result;
@@ -209,8 +192,6 @@ public sealed class SqliteAuditStore : IAuditStore
         sql.Append(" AND ").Append(column).Append(" = ").Append(name);
         command.Parameters.AddWithValue(name, value);
     }
-
-    private static string? Text(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     private static void Execute(SqliteConnection connection, string sql)
     {
