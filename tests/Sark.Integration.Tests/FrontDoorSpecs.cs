@@ -26,4 +26,20 @@ public sealed class FrontDoorSpecs(DemoNodeFixture fixture)
         var text = Assert.IsType<TextContentBlock>(Assert.Single(result.Content));
         Assert.Equal("Echo: hi", text.Text);
     }
+
+    [Theory]
+    [InlineData("demo__no-such-tool")]
+    [InlineData("no-such-server__echo")]
+    [InlineData("echo")]
+    public async Task Calling_an_unknown_tool_is_a_json_rpc_invalid_params_error(string name)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(fixture.Node.BaseAddress, "/mcp") });
+        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+
+        var ex = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(
+            () => client.CallToolAsync(name, new Dictionary<string, object?> { ["message"] = "hi" }, cancellationToken: timeout.Token).AsTask());
+
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, ex.ErrorCode);
+    }
 }
