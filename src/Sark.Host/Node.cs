@@ -37,7 +37,8 @@ internal static class Node
             options = NodeConfiguration.Load(parsed.Value!);
             var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
             var commandLine = parsed.Value!;
-            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy);
+            var frontDoor = NodeConfiguration.LoadFrontDoor(commandLine);
+            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy, frontDoor);
         }
         catch (SarkConfigException ex)
         {

@@ -3,6 +3,7 @@ using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
 using Sark.Actors.Identity;
 using Sark.Host.Api;
+using Sark.Host.FrontDoor;
 using Sark.Host.Health;
 using Sark.Host.Security;
 using Sark.Host.Startup;
@@ -19,8 +20,10 @@ internal static class NodeApp
     /// Builds the application. Configuration errors that only the actor system's set-up finds
     /// surface here as a <see cref="SarkConfigException"/>, before anything starts.
     /// </summary>
-    public static WebApplication Build(SarkOptions options, AuthOptions auth, Func<Sark.Actors.Policy.PolicyOptions?>? reloadPolicy = null)
+    public static WebApplication Build(
+        SarkOptions options, AuthOptions auth, Func<Sark.Actors.Policy.PolicyOptions?>? reloadPolicy = null, FrontDoorOptions? frontDoor = null)
     {
+        frontDoor ??= FrontDoorOptions.Default;
         var endpoint = KestrelBinding.Parse(options.Node.HttpBind);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
 
@@ -43,6 +46,7 @@ internal static class NodeApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PolicyReloader>());
         builder.Services.AddHealthEndpoints();
         builder.Services.AddNodeMetrics();
+        builder.Services.AddMcpFrontDoor(frontDoor);
 
         var app = builder.Build();
 
@@ -59,6 +63,7 @@ internal static class NodeApp
         app.MapAuditEndpoints();
         app.MapHealthEndpoints();
         app.MapNodeMetrics();
+        app.MapMcpFrontDoor(frontDoor);
         return app;
     }
 

@@ -13,7 +13,7 @@ public sealed class HostingSpecs
     public async Task A_host_with_WithSarkGateway_serves_ISarkGateway_and_stops_its_processes()
     {
         var options = TestUpstreams.With(TestUpstreams.Demo());
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Services.AddAkka("app", akka => akka.WithSarkGateway(options));
         builder.Services.AddSarkGateway();
         using var host = builder.Build();

@@ -42,6 +42,13 @@ internal static class NodeConfiguration
         return auth;
     }
 
+    /// <summary>Reads <c>sark.front-door</c> from the same source as <see cref="Load"/>.</summary>
+    public static FrontDoor.FrontDoorOptions LoadFrontDoor(CommandLine commandLine) =>
+        FrontDoor.FrontDoorOptions.Parse(commandLine.ConfigPath is { } path ? ReadFile(path) : ReadEmbedded());
+
+    private static string ReadFile(string path) =>
+        File.Exists(path) ? File.ReadAllText(path) : throw new SarkConfigException($"The configuration file '{path}' does not exist.");
+
     private static string ReadEmbedded()
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedConfig)

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Sark.Actors;
+using Sark.Actors.Errors;
+using Sark.Host.Security;
+
+namespace Sark.Host.FrontDoor;
+
+/// <summary>
+/// <c>tools/list</c> and <c>tools/call</c> of the MCP front door, on top of <see cref="ISarkGateway"/>:
+/// every tool of every server the caller may call, under its front-door name, and every call made
+/// as the caller that the authentication middleware put on the HTTP request.
+/// </summary>
+internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, IHttpContextAccessor http)
+{
+    /// <summary>Tools per <c>tools/list</c> page.</summary>
+    internal const int PageSize = 500;
+
+    private static readonly JsonElement EmptyObjectSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement.Clone();
+
+    public async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
+    {
+        var context = CurrentHttpContext();
+        var offset = ReadCursor(request.Params?.Cursor);
+        var tools = await gateway.ListToolsAsync(null, context.GetCaller(), cancellationToken).ConfigureAwait(false);
+
+        var all = new List<Tool>(tools.Count);
+        foreach (var tool in tools)
+        {
+            if (names.TryQualify(tool.ServerName, tool.ToolName, out var name))
+                all.Add(new Tool { Name = name, Description = tool.Description, InputSchema = SchemaOf(tool) });
+        }
+
+        all.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var page = all.Skip(offset).Take(PageSize).ToList();
+        var next = offset + page.Count < all.Count ? (offset + page.Count).ToString(CultureInfo.InvariantCulture) : null;
+        return new ListToolsResult { Tools = page, NextCursor = next };
+    }
+
+    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var context = CurrentHttpContext();
+        var requestId = context.TraceIdentifier;
+        var name = request.Params?.Name;
+        if (!names.TryParse(name, out var server, out var tool))
+            throw UnknownTool(name, requestId);
+
+        try
+        {
+            var result = await gateway.InvokeToolAsync(
+                server, tool, ToObject(request.Params?.Arguments),
+                new InvokeOptions { Caller = context.GetCaller(), RequestId = requestId }, cancellationToken).ConfigureAwait(false);
+            return ToCallToolResult(result.Result)
+                ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);
+        }
+        catch (SarkException ex) when (ex.Code == SarkErrorCode.NotFound)
+        {
+            throw UnknownTool(name, ex.RequestId ?? requestId);
+        }
+        catch (SarkException ex)
+        {
+            return ErrorResult(ex, requestId);
+        }
+    }
+
+    /// <summary>An <c>isError</c> result that tells the model what happened: <c>policy_denied: ...</c>, with the code in <c>_meta</c>.</summary>
+    internal static CallToolResult ErrorResult(SarkException ex, string requestId)
+    {
+        var code = ex.Code.ToWire();
+        var sark = new JsonObject { ["code"] = code, ["request_id"] = ex.RequestId ?? requestId };
+        if (ex is UpstreamUnavailableException { RetryAfter: { } retryAfter })
+            sark["retry_after_seconds"] = Math.Ceiling(retryAfter.TotalSeconds);
+        return new CallToolResult
+        {
+            IsError = true,
+            Content = [new TextContentBlock { Text = $"{code}: {ex.Message}" }],
+            Meta = new JsonObject { ["sark"] = sark },
+        };
+    }
+
+    /// <summary>Unknown tool: a JSON-RPC invalid-params error (as the MCP spec prescribes), with our code in its data.</summary>
+    private static McpProtocolException UnknownTool(string? name, string requestId)
+    {
+        var ex = new McpProtocolException($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams);
+        ex.Data["code"] = SarkErrorCode.NotFound.ToWire();
+        ex.Data["request_id"] = requestId;
+        return ex;
+    }
+
+    private HttpContext CurrentHttpContext() =>
+        http.HttpContext ?? throw new McpProtocolException("The front door has no HTTP request for this message.", McpErrorCode.InternalError);
+
+    private static int ReadCursor(string? cursor)
+    {
+        if (cursor is null)
+            return 0;
+        if (int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var offset) && offset >= 0)
+            return offset;
+        var ex = new McpProtocolException($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams);
+        ex.Data["code"] = SarkErrorCode.InvalidRequest.ToWire();
+        throw ex;
+    }
+
+    private static JsonElement SchemaOf(ToolInfo tool) =>
+        tool.InputSchema is { ValueKind: JsonValueKind.Object } schema
+        && schema.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("object")
+            ? schema
+            : EmptyObjectSchema;
+
+    private static JsonElement? ToObject(IDictionary<string, JsonElement>? arguments)
+    {
+        if (arguments is null)
+            return null;
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, value) in arguments)
+            {
+                writer.WritePropertyName(key);
+                value.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+
+    private static CallToolResult? ToCallToolResult(JsonElement result) =>
+        result.ValueKind == JsonValueKind.Object
+            ? (CallToolResult?)result.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CallToolResult)))
+            : null;
+}
