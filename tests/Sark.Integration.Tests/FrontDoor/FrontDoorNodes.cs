@@ -127,7 +127,10 @@ internal static class RawMcp
         return 0;
     }
 
-    /// <summary>Polls a gauge until it has <paramref name="value"/>.</summary>
+    /// <summary>
+    /// Polls a gauge until it has <paramref name="value"/>. The exporter caches a scrape for a
+    /// moment, so a spec waits for a value it has not seen yet, or uses it only as a barrier.
+    /// </summary>
     public static Task WaitForGaugeAsync(HttpClient http, string name, double value, TimeSpan timeout) =>
         Eventually.UntilAsync(() => GaugeAsync(http, name), v => v == value, timeout, $"{name} becoming {value}");
 }
@@ -180,6 +183,13 @@ internal sealed class SseReader : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"No line starting with '{prefix}' in 10000 lines.");
+    }
+
+    /// <summary>The <c>error.code</c> of a refusal's JSON body (the rest of the response).</summary>
+    public async Task<string> ErrorCodeAsync(CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(await _reader.ReadToEndAsync(cancellationToken));
+        return document.RootElement.GetProperty("error").GetProperty("code").GetString()!;
     }
 
     /// <summary>The <c>/messages?sessionId=…</c> URL of the legacy endpoint event.</summary>
