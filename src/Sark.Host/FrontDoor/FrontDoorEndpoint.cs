@@ -15,7 +15,7 @@ internal static class FrontDoorEndpoint
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(new ToolNames(options.Separator));
         services.AddSingleton<FrontDoorHandlers>();
-        services.AddMcpServer(server => server.Capabilities = new ServerCapabilities
+        var mcp = services.AddMcpServer(server => server.Capabilities = new ServerCapabilities
             {
                 // Advertised here; the handlers of resources and prompts (and the relays that send
                 // list_changed) are registered next to those of tools.
@@ -26,6 +26,19 @@ internal static class FrontDoorEndpoint
             .WithHttpTransport(http => ConfigureTransport(http, options))
             .WithListToolsHandler((request, ct) => Handlers(request.Services).ListToolsAsync(request, ct))
             .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct));
+        if (!options.Stateless && options.ResumeWindow > TimeSpan.Zero)
+        {
+            // Resumable streams (Last-Event-ID): the SDK's event store on an in-process cache.
+            services.AddDistributedMemoryCache();
+#pragma warning disable MCP9006 // The event store belongs to the SDK's stateful HTTP, which is what sessions are.
+            mcp.WithDistributedCacheEventStreamStore(store =>
+            {
+                store.EventSlidingExpiration = options.ResumeWindow;
+                store.EventAbsoluteExpiration = options.ResumeWindow;
+            });
+#pragma warning restore MCP9006
+        }
+
         return services;
     }
 

@@ -34,6 +34,9 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
     /// <summary>Period of the <c>: keep-alive</c> comments on open SSE streams; zero: none.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long the events of a session's SSE streams are kept for a client that resumes with <c>Last-Event-ID</c>; zero: no resumption.</summary>
+    public TimeSpan ResumeWindow { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The deprecated HTTP+SSE transport (MCP 2024-11-05) at <c>/sse</c> and <c>/messages</c>.</summary>
     public LegacySseOptions LegacySse { get; init; } = new();
 
@@ -89,6 +92,7 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
             MaxSessionsPerCaller = SarkConfigLoader.ReadInt(section, "max-sessions-per-caller", 1, 1_000_000, Key),
             IdleTimeout = ReadPositiveDuration(section, "idle-timeout", Key),
             KeepAlive = SarkConfigLoader.ReadDuration(section, "keep-alive", Key),
+            ResumeWindow = SarkConfigLoader.ReadDuration(section, "resume-window", Key),
             LegacySse = legacy,
         };
     }

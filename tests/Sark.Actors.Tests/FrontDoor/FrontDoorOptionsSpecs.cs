@@ -19,6 +19,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(100, options.MaxSessionsPerCaller);
         Assert.Equal(TimeSpan.FromMinutes(30), options.IdleTimeout);
         Assert.Equal(TimeSpan.FromSeconds(15), options.KeepAlive);
+        Assert.Equal(TimeSpan.FromMinutes(5), options.ResumeWindow);
         Assert.True(options.LegacySse.Enabled);
         Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(100, options.LegacySse.MaxSessions);
@@ -33,7 +34,7 @@ public sealed class FrontDoorOptionsSpecs
             sark.front-door {
               enabled = false, path = "/agents/", stateless = true, separator = "."
               allowed-hosts = ["Sark.Example.com", "[::1]"], allowed-origins = ["https://App.example.com:443", "*"]
-              max-request-body = 64KiB, max-sessions = 5, max-sessions-per-caller = 2, idle-timeout = 90s, keep-alive = 0s
+              max-request-body = 64KiB, max-sessions = 5, max-sessions-per-caller = 2, idle-timeout = 90s, keep-alive = 0s, resume-window = 0s
               legacy-sse { enabled = false, sunset = "2026-12-31", migration-guide = "https://docs.example.com/mcp", max-sessions = 3, idle-timeout = 5s }
             }
             """);
@@ -45,6 +46,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal((5, 2), (options.MaxSessions, options.MaxSessionsPerCaller));
         Assert.Equal(TimeSpan.FromSeconds(90), options.IdleTimeout);
         Assert.Equal(TimeSpan.Zero, options.KeepAlive);
+        Assert.Equal(TimeSpan.Zero, options.ResumeWindow);
         Assert.False(options.LegacySse.Enabled);
         Assert.Equal(new DateTimeOffset(2026, 12, 31, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(new Uri("https://docs.example.com/mcp"), options.LegacySse.MigrationGuide);
@@ -75,6 +77,7 @@ public sealed class FrontDoorOptionsSpecs
     [InlineData("""sark.front-door.idle-timeout = 0s""", "sark.front-door.idle-timeout")]
     [InlineData("""sark.front-door.idle-timeout = soon""", "sark.front-door.idle-timeout")]
     [InlineData("""sark.front-door.keep-alive = -1s""", "sark.front-door.keep-alive")]
+    [InlineData("""sark.front-door.resume-window = forever""", "sark.front-door.resume-window")]
     [InlineData("""sark.front-door.legacy-sse.sunset = "30/06/2027" """, "sark.front-door.legacy-sse.sunset")]
     [InlineData("""sark.front-door.legacy-sse.migration-guide = "docs/migration.md" """, "sark.front-door.legacy-sse.migration-guide")]
     [InlineData("""sark.front-door.legacy-sse.migration-guide = "ftp://x.example/guide" """, "sark.front-door.legacy-sse.migration-guide")]

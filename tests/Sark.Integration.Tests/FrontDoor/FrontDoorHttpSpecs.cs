@@ -181,6 +181,37 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task A_client_resumes_a_broken_stream_with_last_event_id_and_gets_what_it_missed()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        const string Version = RawMcp.ResumableProtocolVersion;
+        var sessionId = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, FrontDoorNodeFixture.AliceKey, timeout.Token, Version);
+        const string Call = """{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"resumed"}}}""";
+
+        // The answer's stream: a priming event with an id, then the result. A client that lost the
+        // connection after the priming event asks for everything after it.
+        string primingId;
+        using (var post = await Http.SendAsync(RawMcp.Post(fixture.Mcp, Call, FrontDoorNodeFixture.AliceKey, sessionId, Version), timeout.Token))
+        {
+            var lines = (await post.Content.ReadAsStringAsync(timeout.Token)).Split('\n');
+            primingId = lines.First(line => line.StartsWith("id: ", StringComparison.Ordinal))["id: ".Length..];
+        }
+
+        var resume = RawMcp.WithSession(new HttpRequestMessage(HttpMethod.Get, fixture.Mcp), FrontDoorNodeFixture.AliceKey, sessionId, Version);
+        resume.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        resume.Headers.Add("Last-Event-ID", primingId);
+        await using (var stream = await SseReader.OpenAsync(Http, resume, timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+            var replayed = await stream.ReadUntilAsync("data: {", timeout.Token);
+            Assert.Contains("Echo: resumed", replayed, StringComparison.Ordinal);
+            Assert.Contains("\"id\":7", replayed, StringComparison.Ordinal);
+        }
+
+        await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, FrontDoorNodeFixture.AliceKey, sessionId, timeout.Token);
+    }
+
+    [Fact]
     public async Task Legacy_sse_sends_deprecation_headers_an_endpoint_event_and_keep_alives()
     {
         using var timeout = new CancellationTokenSource(Timeout);

@@ -57,6 +57,9 @@ internal static class RawMcp
 {
     public const string ProtocolVersion = "2025-06-18";
 
+    /// <summary>The revision whose streams carry event ids (resumable with <c>Last-Event-ID</c>).</summary>
+    public const string ResumableProtocolVersion = "2025-11-25";
+
     public const string InitializeBody =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sark-spec","version":"1"}}}""";
 
@@ -65,35 +68,37 @@ internal static class RawMcp
     public const string ListToolsBody = """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""";
 
     /// <summary>A Streamable HTTP POST as a client sends it.</summary>
-    public static HttpRequestMessage Post(Uri endpoint, string body, string? apiKey, string? sessionId = null)
+    public static HttpRequestMessage Post(Uri endpoint, string body, string? apiKey, string? sessionId = null, string protocolVersion = ProtocolVersion)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        return WithSession(request, apiKey, sessionId);
+        return WithSession(request, apiKey, sessionId, protocolVersion);
     }
 
-    public static HttpRequestMessage WithSession(HttpRequestMessage request, string? apiKey, string? sessionId)
+    public static HttpRequestMessage WithSession(HttpRequestMessage request, string? apiKey, string? sessionId, string protocolVersion = ProtocolVersion)
     {
         if (apiKey is not null)
             request.Headers.Add("X-API-Key", apiKey);
         if (sessionId is not null)
         {
             request.Headers.Add("Mcp-Session-Id", sessionId);
-            request.Headers.Add("MCP-Protocol-Version", ProtocolVersion);
+            request.Headers.Add("MCP-Protocol-Version", protocolVersion);
         }
 
         return request;
     }
 
     /// <summary>initialize + notifications/initialized; returns the new session's id.</summary>
-    public static async Task<string> OpenSessionAsync(HttpClient http, Uri endpoint, string? apiKey, CancellationToken cancellationToken)
+    public static async Task<string> OpenSessionAsync(
+        HttpClient http, Uri endpoint, string? apiKey, CancellationToken cancellationToken, string protocolVersion = ProtocolVersion)
     {
-        using var response = await http.SendAsync(Post(endpoint, InitializeBody, apiKey), cancellationToken);
+        var initialize = InitializeBody.Replace(ProtocolVersion, protocolVersion, StringComparison.Ordinal);
+        using var response = await http.SendAsync(Post(endpoint, initialize, apiKey), cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"initialize: {(int)response.StatusCode} {body}");
         var id = Assert.Single(response.Headers.GetValues("Mcp-Session-Id"));
-        using var initialized = await http.SendAsync(Post(endpoint, InitializedBody, apiKey, id), cancellationToken);
+        using var initialized = await http.SendAsync(Post(endpoint, InitializedBody, apiKey, id, protocolVersion), cancellationToken);
         Assert.Equal(HttpStatusCode.Accepted, initialized.StatusCode);
         return id;
     }
