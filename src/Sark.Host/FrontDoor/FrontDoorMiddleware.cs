@@ -57,7 +57,7 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
 }
 
 /// <summary>
-/// Runs after authentication on the Streamable HTTP endpoint: puts the caller on
+/// Runs after authentication on the MCP endpoints: puts the caller on
 /// <see cref="HttpContext.User"/> (so that the SDK binds a session to the caller who opened it
 /// and refuses it to anyone else with 403), counts new sessions against the limits (429
 /// <c>session_limit_reached</c>), and adds keep-alive comments to the SSE streams it answers with.
@@ -78,14 +78,14 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
 
         var caller = context.GetCaller();
         context.User = Principal(caller.Id, caller.AuthMethod);
-        if (!runtime.IsStreamablePath(path) || runtime.Options.Stateless)
+        if (!runtime.IsStreamablePath(path))
         {
             await next(context).ConfigureAwait(false);
             return;
         }
 
         IDisposable? slot = null;
-        if (HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
+        if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
         {
             slot = runtime.TryOpen(caller.Id, SessionKind.Streamable, out var refusal);
             if (slot is null)
