@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -135,7 +136,18 @@ internal sealed class LegacySseEndpoint(
         }
 
         session.Touch();
-        await session.Transport.OnMessageReceivedAsync(message, context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            await session.Transport.OnMessageReceivedAsync(message, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The session closed between the lookup and the hand-over.
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorErrors.NotFound,
+                $"The legacy SSE session '{id}' has just closed. Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
+            return;
+        }
+
         context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
 
