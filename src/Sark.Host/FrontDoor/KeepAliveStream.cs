@@ -98,9 +98,32 @@ internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : 
         }
     }
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        // Kestrel's body does not take a flush concurrent with a write: flushes queue with the comments too.
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 
-    public override void Flush() => inner.Flush();
+    public override void Flush()
+    {
+        _lock.Wait();
+        try
+        {
+            inner.Flush();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 
     public override bool CanRead => false;
 
