@@ -46,7 +46,7 @@ internal static class NodeApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PolicyReloader>());
         builder.Services.AddHealthEndpoints();
         builder.Services.AddNodeMetrics();
-        builder.Services.AddMcpFrontDoor(frontDoor);
+        builder.Services.AddMcpFrontDoor(frontDoor, options.Node.HttpBind);
 
         var app = builder.Build();
 
@@ -56,7 +56,9 @@ internal static class NodeApp
 
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMcpFrontDoorGuard(frontDoor);
         app.UseMiddleware<AuthenticationMiddleware>();
+        app.UseMcpFrontDoorSessions(frontDoor);
         app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
         app.MapEventsEndpoint();

@@ -301,7 +301,7 @@ public static partial class SarkConfigLoader
         return ValidateBind(v, Path(null, path));
     }
 
-    private static TimeSpan ReadDuration(Config c, string path, string? prefix = null)
+    internal static TimeSpan ReadDuration(Config c, string path, string? prefix = null)
     {
         Require(c, path, prefix);
         try
@@ -317,7 +317,7 @@ public static partial class SarkConfigLoader
         }
     }
 
-    private static long ReadSize(Config c, string path, long min, long max, string? prefix = null)
+    internal static long ReadSize(Config c, string path, long min, long max, string? prefix = null)
     {
         Require(c, path, prefix);
         long? size;
@@ -335,7 +335,7 @@ public static partial class SarkConfigLoader
         return size.Value;
     }
 
-    private static int ReadInt(Config c, string path, int min, int max, string? prefix = null)
+    internal static int ReadInt(Config c, string path, int min, int max, string? prefix = null)
     {
         var text = Require(c, path, prefix).GetString();
         if (!int.TryParse(text, out var v) || v < min || v > max)
@@ -351,7 +351,7 @@ public static partial class SarkConfigLoader
         return v;
     }
 
-    private static bool ReadBool(Config c, string path, string? prefix = null)
+    internal static bool ReadBool(Config c, string path, string? prefix = null)
     {
         var text = Require(c, path, prefix).GetString();
         return text switch

@@ -1,0 +1,158 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.Features;
+using Sark.Actors.Errors;
+using Sark.Host.Security;
+
+namespace Sark.Host.FrontDoor;
+
+/// <summary>
+/// Runs before authentication on every MCP endpoint: DNS-rebinding protection (<c>Host</c>
+/// → 421 <c>host_not_allowed</c>, <c>Origin</c> → 403 <c>origin_not_allowed</c>) and the body
+/// limit (413 <c>too_large</c>). Other paths pass untouched.
+/// </summary>
+internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRuntime runtime, ILogger<FrontDoorGuardMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!runtime.Serves(context.Request.Path))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var host = context.Request.Host.HasValue ? context.Request.Host.Host : null;
+        if (!runtime.Policy.IsHostAllowed(host))
+        {
+            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status421MisdirectedRequest, FrontDoorErrors.HostNotAllowed,
+                $"The Host '{host}' is not served here (DNS-rebinding protection). Use a name in sark.front-door.allowed-hosts.").ConfigureAwait(false);
+            return;
+        }
+
+        var origins = context.Request.Headers.Origin;
+        if (origins.Count > 1 || !runtime.Policy.IsOriginAllowed(origins.Count == 1 ? origins[0] : null, host))
+        {
+            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status403Forbidden, FrontDoorErrors.OriginNotAllowed,
+                $"The Origin '{origins}' may not call the MCP endpoints. Add it to sark.front-door.allowed-origins.").ConfigureAwait(false);
+            return;
+        }
+
+        var max = runtime.Options.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > max)
+            throw TooLarge(max, context);
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = max;
+
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge(max, context);
+        }
+    }
+
+    private static SarkTooLargeException TooLarge(long max, HttpContext context) =>
+        new($"The request body is over the {max} bytes that the MCP endpoints accept (sark.front-door.max-request-body).", context.TraceIdentifier);
+}
+
+/// <summary>
+/// Runs after authentication on the MCP endpoints: puts the caller on
+/// <see cref="HttpContext.User"/> (so that the SDK binds a session to the caller who opened it
+/// and refuses it to anyone else with 403), counts new sessions against the limits (429
+/// <c>session_limit_reached</c>), and adds keep-alive comments to the SSE streams it answers with.
+/// </summary>
+internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoorRuntime runtime, ILogger<FrontDoorSessionMiddleware> logger)
+{
+    /// <summary>Where the slot of a session being opened waits for <see cref="ClaimSlot"/>.</summary>
+    private static readonly object SlotKey = new();
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (!runtime.Serves(path))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var caller = context.GetCaller();
+        context.User = Principal(caller.Id, caller.AuthMethod);
+        if (!runtime.IsStreamablePath(path))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        IDisposable? slot = null;
+        if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
+        {
+            slot = runtime.TryOpen(caller.Id, SessionKind.Streamable, out var refusal);
+            if (slot is null)
+            {
+                await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorErrors.SessionLimitReached, runtime.Describe(refusal))
+                    .ConfigureAwait(false);
+                return;
+            }
+
+            context.Items[SlotKey] = slot;
+        }
+
+        try
+        {
+            await WithKeepAliveAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            // No session was made of it (not an initialize, or refused by the SDK): give the slot back.
+            if (slot is not null && context.Items.Remove(SlotKey))
+                slot.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The SDK's session handler (<c>HttpServerTransportOptions.RunSessionHandler</c>): the session
+    /// keeps the slot its initialize request took until it ends (DELETE, idle timeout, shutdown).
+    /// </summary>
+    public static async Task RunSessionAsync(HttpContext context, ModelContextProtocol.Server.McpServer server, CancellationToken cancellationToken)
+    {
+        using var slot = ClaimSlot(context);
+        await server.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static ClaimsPrincipal Principal(string callerId, string authMethod) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, callerId)], authenticationType: authMethod));
+
+    private static IDisposable? ClaimSlot(HttpContext context) =>
+        context.Items.Remove(SlotKey, out var slot) ? slot as IDisposable : null;
+
+    private async Task WithKeepAliveAsync(HttpContext context)
+    {
+        var period = runtime.Options.KeepAlive;
+        if (period <= TimeSpan.Zero)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var response = context.Response;
+        var original = response.Body;
+        var body = new KeepAliveStream(original, () => IsEventStream(response));
+        response.Body = body;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var keepAlive = body.RunAsync(period, stop.Token);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await keepAlive.ConfigureAwait(false);
+            response.Body = original;
+        }
+    }
+
+    internal static bool IsEventStream(HttpResponse response) =>
+        response.HasStarted && response.ContentType is { } type && type.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
+}

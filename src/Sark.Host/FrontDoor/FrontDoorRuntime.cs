@@ -1,0 +1,77 @@
+using System.Diagnostics.Metrics;
+using Sark.Actors.Telemetry;
+
+namespace Sark.Host.FrontDoor;
+
+/// <summary>The front door's shared state on one node: its options, the Host/Origin policy and the session ledger.</summary>
+internal sealed class FrontDoorRuntime
+{
+    private static readonly UpDownCounter<long> Sessions =
+        SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.front_door.sessions", "{session}", "Open Streamable HTTP sessions of the MCP front door.");
+
+    private static readonly UpDownCounter<long> LegacySessions =
+        SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.legacy_sse.sessions", "{session}", "Open sessions of the deprecated HTTP+SSE transport (/sse).");
+
+    private readonly PathString _path;
+
+    public FrontDoorRuntime(FrontDoorOptions options, string bindHost)
+    {
+        Options = options;
+        _path = new PathString(options.Path);
+        Policy = HostOriginPolicy.Create(options.AllowedHosts, options.AllowedOrigins, bindHost);
+        Ledger = new SessionLedger(options.MaxSessions, options.LegacySse.MaxSessions, options.MaxSessionsPerCaller);
+    }
+
+    public FrontDoorOptions Options { get; }
+
+    public HostOriginPolicy Policy { get; }
+
+    public SessionLedger Ledger { get; }
+
+    /// <summary>Whether <paramref name="path"/> is the Streamable HTTP endpoint.</summary>
+    public bool IsStreamablePath(PathString path) => path.Equals(_path, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="path"/> is one of the legacy SSE endpoints (when they are served).</summary>
+    public bool IsLegacyPath(PathString path) =>
+        Options.LegacySse.Enabled
+        && (path.Equals(LegacySseOptions.SsePath, StringComparison.OrdinalIgnoreCase) || path.Equals(LegacySseOptions.MessagesPath, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Whether <paramref name="path"/> is an MCP endpoint of this node.</summary>
+    public bool Serves(PathString path) => Options.Enabled && (IsStreamablePath(path) || IsLegacyPath(path));
+
+    /// <summary>Takes a session slot for <paramref name="callerId"/>, counted in the metrics until disposed; null with the refusal.</summary>
+    public IDisposable? TryOpen(string callerId, SessionKind kind, out SessionRefusal refusal)
+    {
+        refusal = Ledger.TryOpen(callerId, kind, out var slot);
+        if (slot is null)
+            return null;
+        var gauge = kind == SessionKind.Streamable ? Sessions : LegacySessions;
+        gauge.Add(1);
+        return new Counted(slot, gauge);
+    }
+
+    /// <summary>The sentence of a refusal, naming the limit and what to do.</summary>
+    public string Describe(SessionRefusal refusal) => refusal switch
+    {
+        SessionRefusal.NodeLimit =>
+            $"The node has {Options.MaxSessions} MCP sessions open (sark.front-door.max-sessions). Close an unused session (DELETE with its Mcp-Session-Id) or retry later.",
+        SessionRefusal.LegacyLimit =>
+            $"The node has {Options.LegacySse.MaxSessions} legacy SSE sessions open (sark.front-door.legacy-sse.max-sessions). Move the client to Streamable HTTP at {Options.Path}.",
+        SessionRefusal.CallerLimit =>
+            $"This caller has {Options.MaxSessionsPerCaller} MCP sessions open (sark.front-door.max-sessions-per-caller). Close one before opening another.",
+        _ => "The session was refused.",
+    };
+
+    private sealed class Counted(IDisposable slot, UpDownCounter<long> gauge) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+                return;
+            slot.Dispose();
+            gauge.Add(-1);
+        }
+    }
+}

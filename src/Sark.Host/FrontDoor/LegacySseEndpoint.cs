@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Sark.Host.Security;
+
+namespace Sark.Host.FrontDoor;
+
+/// <summary>
+/// The deprecated HTTP+SSE transport of MCP 2024-11-05: <c>GET /sse</c> opens a stream whose
+/// first event names <c>/messages?sessionId=…</c>, where the client posts its messages (202);
+/// the answers come on the stream. Built on the SDK's <see cref="SseResponseStreamTransport"/>
+/// with the front door's rules: its own session limit and idle timeout, sessions owned by the
+/// caller who opened them, keep-alive comments, and deprecation signals on every response
+/// (<c>Deprecation</c>, <c>Sunset</c>, <c>Link</c>, a warning log once per client).
+/// </summary>
+internal sealed class LegacySseEndpoint(
+    FrontDoorRuntime runtime,
+    IOptions<McpServerOptions> serverOptions,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggerFactory,
+    ILogger<LegacySseEndpoint> logger)
+{
+    /// <summary>When the MCP revision 2025-03-26 replaced HTTP+SSE with Streamable HTTP (RFC 9745 <c>Deprecation</c>).</summary>
+    internal static readonly DateTimeOffset DeprecatedSince = new(2025, 3, 26, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Clients warned about so far (caller and user agent); forgotten past this many.</summary>
+    private const int MaxWarnedClients = 10_000;
+
+    private static readonly JsonTypeInfo<JsonRpcMessage> MessageType =
+        (JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
+
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _warned = new(StringComparer.Ordinal);
+    private readonly LegacySseOptions _options = runtime.Options.LegacySse;
+
+    public async Task HandleSseAsync(HttpContext context)
+    {
+        var caller = context.GetCaller();
+        AddDeprecationHeaders(context.Response);
+        WarnOnce(caller.Id, context.Request.Headers.UserAgent.ToString());
+
+        using var slot = runtime.TryOpen(caller.Id, SessionKind.LegacySse, out var refusal);
+        if (slot is null)
+        {
+            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorErrors.SessionLimitReached, runtime.Describe(refusal))
+                .ConfigureAwait(false);
+            return;
+        }
+
+        var id = NewSessionId();
+        StartEventStream(context);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var body = new KeepAliveStream(context.Response.Body, () => context.Response.HasStarted);
+        var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{LegacySseOptions.MessagesPath}?sessionId={id}", id);
+        var session = new Session(transport, caller.Id, cts);
+        _sessions[id] = session;
+        try
+        {
+            var transportTask = transport.RunAsync(cts.Token);
+            var keepAlive = runtime.Options.KeepAlive > TimeSpan.Zero ? body.RunAsync(runtime.Options.KeepAlive, cts.Token) : Task.CompletedTask;
+            var idle = WatchIdleAsync(id, session, cts.Token);
+            try
+            {
+                await using var server = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
+                await server.RunAsync(cts.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+                await cts.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(Quietly(transportTask), keepAlive, idle).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // The client went away, the session was idle too long, or the node is stopping.
+        }
+        finally
+        {
+            _sessions.TryRemove(id, out _);
+        }
+    }
+
+    public async Task HandleMessageAsync(HttpContext context)
+    {
+        var caller = context.GetCaller();
+        AddDeprecationHeaders(context.Response);
+
+        var id = context.Request.Query["sessionId"].ToString();
+        if (id.Length == 0)
+        {
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest,
+                $"The sessionId query parameter is missing: post to the URL of the endpoint event that {LegacySseOptions.SsePath} sent.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!_sessions.TryGetValue(id, out var session))
+        {
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorErrors.NotFound,
+                $"No legacy SSE session '{id}' is open (it closed, timed out or never existed). Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!string.Equals(session.CallerId, caller.Id, StringComparison.Ordinal))
+        {
+            await Refuse(context, StatusCodes.Status403Forbidden, FrontDoorErrors.SessionForbidden,
+                "The session belongs to the caller who opened it; open your own session.").ConfigureAwait(false);
+            return;
+        }
+
+        JsonRpcMessage? message;
+        try
+        {
+            message = await JsonSerializer.DeserializeAsync(context.Request.Body, MessageType, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest, $"The body is not a JSON-RPC message: {ex.Message}")
+                .ConfigureAwait(false);
+            return;
+        }
+
+        if (message is null)
+        {
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest, "The body is not a JSON-RPC message.").ConfigureAwait(false);
+            return;
+        }
+
+        session.Touch();
+        try
+        {
+            await session.Transport.OnMessageReceivedAsync(message, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The session closed between the lookup and the hand-over.
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorErrors.NotFound,
+                $"The legacy SSE session '{id}' has just closed. Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    /// <summary><c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a <c>Link</c> to the migration guide.</summary>
+    internal void AddDeprecationHeaders(HttpResponse response)
+    {
+        response.Headers["Deprecation"] = "@" + DeprecatedSince.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        response.Headers["Sunset"] = _options.Sunset.ToString("R", CultureInfo.InvariantCulture);
+        response.Headers.Link = $"<{_options.MigrationGuide.AbsoluteUri}>; rel=\"deprecation\"; type=\"text/html\"";
+    }
+
+    private Task Refuse(HttpContext context, int status, string code, string message) =>
+        FrontDoorErrors.WriteAsync(context, logger, status, code, message);
+
+    private void WarnOnce(string callerId, string userAgent)
+    {
+        if (_warned.Count >= MaxWarnedClients)
+            _warned.Clear();
+        if (_warned.TryAdd(callerId + "\n" + userAgent, 0))
+            FrontDoorLog.LegacyClient(logger, callerId, userAgent.Length == 0 ? "no User-Agent" : userAgent, _options.Sunset.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), runtime.Options.Path);
+    }
+
+    /// <summary>Closes the session once no message came for <c>legacy-sse.idle-timeout</c>; keep-alive comments do not count.</summary>
+    private async Task WatchIdleAsync(string id, Session session, CancellationToken cancellationToken)
+    {
+        var timeout = _options.IdleTimeout;
+        var tick = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(5).Ticks));
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (session.IdleFor() < timeout)
+                    continue;
+                FrontDoorLog.LegacyIdle(logger, id, session.CallerId, timeout);
+                await session.Close.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static void StartEventStream(HttpContext context)
+    {
+        var response = context.Response;
+        response.Headers.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache,no-store";
+        response.Headers.ContentEncoding = "identity";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+    }
+
+    private static string NewSessionId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return WebEncoders.Base64UrlEncode(bytes);
+    }
+
+    private sealed class Session(SseResponseStreamTransport transport, string callerId, CancellationTokenSource close)
+    {
+        private long _lastActivity = Environment.TickCount64;
+
+        public SseResponseStreamTransport Transport => transport;
+
+        public string CallerId => callerId;
+
+        public CancellationTokenSource Close => close;
+
+        public void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
+
+        public TimeSpan IdleFor() => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastActivity));
+    }
+}
