@@ -55,6 +55,7 @@ internal static class FrontDoorCommand
         var sessionCount = args.Int("--sessions", 1000, 1, 10_000);
         var nodeSsePath = args.String("--node-sse-path") ?? "/sse";
         var nodeHocon = args.String("--node-hocon") ?? string.Empty;
+        var nodeEnv = args.Environment("--node-env");
         var layout = RepoLayout.Find();
         if (!File.Exists(layout.EverythingScript))
         {
@@ -72,6 +73,8 @@ internal static class FrontDoorCommand
         var servers = new List<IAsyncDisposable>();
         var targets = new List<(string Path, string Transport, IEchoTarget Target)>();
         var notes = new List<string>();
+        if (nodeEnv is { Count: > 0 })
+            notes.Add("node environment: " + string.Join(", ", nodeEnv.Select(e => $"{e.Key}={e.Value}")));
         var rows = new List<Row>();
         var output = new StringBuilder();
         var recorder = new LatencyRecorder((int)Math.Min(16_000_000L, Math.Max(1_000_000L, seconds * 200_000L)));
@@ -107,7 +110,7 @@ internal static class FrontDoorCommand
             {
                 Progress($"starting node ({(stateless ? "stateless" : "sessions")}, {host!.Value.Configuration} build, {Machine.GcOf(host.Value.Dll)} GC)…");
                 var text = nodeConfig + (stateless ? "sark.front-door.stateless = true\n" : string.Empty);
-                var process = await NodeProcess.StartAsync(host.Value.Dll, text, TimeSpan.FromSeconds(90)).ConfigureAwait(false);
+                var process = await NodeProcess.StartAsync(host.Value.Dll, [], text, TimeSpan.FromSeconds(90), nodeEnv).ConfigureAwait(false);
                 servers.Add(process);
                 var ready = await process.WaitUpstreamsReadyAsync(http, ["everything"], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
                 return (process, ready["everything"]);
