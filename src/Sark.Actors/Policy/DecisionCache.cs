@@ -239,9 +239,34 @@ public sealed class DecisionCache
             var target = MaxEntries - (MaxEntries / 10);
             if (live.Count > target)
             {
-                live.Sort(static (a, b) => a.Value.ExpiresAt.CompareTo(b.Value.ExpiresAt));
-                for (var i = 0; i < live.Count - target; i++)
-                    Remove(live[i]);
+                // The expiry of the (live.Count - target)-th entry closest to expiry (a sort of
+                // plain longs, not of the pairs); every entry before it goes, then as many of
+                // those that expire at that very tick as are still over.
+                var expiries = new long[live.Count];
+                for (var i = 0; i < expiries.Length; i++)
+                    expiries[i] = live[i].Value.ExpiresAt;
+                Array.Sort(expiries);
+                var excess = live.Count - target;
+                var threshold = expiries[excess - 1];
+                foreach (var pair in live)
+                {
+                    if (pair.Value.ExpiresAt < threshold)
+                    {
+                        Remove(pair);
+                        excess--;
+                    }
+                }
+
+                foreach (var pair in live)
+                {
+                    if (excess <= 0)
+                        break;
+                    if (pair.Value.ExpiresAt == threshold)
+                    {
+                        Remove(pair);
+                        excess--;
+                    }
+                }
             }
         }
     }
