@@ -68,32 +68,6 @@ public static partial class SarkConfigLoader
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
         };
 
-        var defaults = sark.GetConfig("upstream-defaults") ?? Config.Empty;
-        var upstreams = ImmutableDictionary.CreateBuilder<string, UpstreamOptions>(StringComparer.Ordinal);
-        var upstreamsValue = sark.GetValue("upstreams");
-        if (upstreamsValue is { } value && !value.IsEmpty)
-        {
-            if (!value.IsObject())
-                throw new SarkConfigException("sark.upstreams: must be an object of named upstream blocks.");
-            foreach (var name in value.GetObject().Items.Keys)
-            {
-                var key = $"{Root}.upstreams.{name}";
-                if (!UpstreamName().IsMatch(name))
-                    throw new SarkConfigException($"{key}: the upstream name must match {UpstreamName()} (letters, digits, '.', '_', '-'; at most 64).");
-                var block = sark.GetConfig($"upstreams.{Quote(name)}");
-                upstreams[name] = ReadUpstream(name, key, block.WithFallback(defaults), appDirectory);
-            }
-        }
-
-        var modeText = sark.GetString("routing.mode", "auto");
-        var mode = RouteModes.FromConfigName(modeText)
-            ?? throw new SarkConfigException($"{Root}.routing.mode: '{modeText}' is not a mode; use auto, http-only, sse-only or stdio-only.");
-        var catalog = new CatalogOptions
-        {
-            MaxEntries = ReadInt(sark, "catalog.max-entries", 1, 10_000_000),
-            StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
-        };
-
         var events = new EventsOptions
         {
             MaxStreams = ReadInt(sark, "events.max-streams", 1, 100_000),
@@ -112,6 +86,32 @@ public static partial class SarkConfigLoader
         };
         if (events.Backoff.Min > events.Backoff.Max)
             throw new SarkConfigException($"{Root}.events.backoff.min: must not exceed events.backoff.max.");
+
+        var defaults = sark.GetConfig("upstream-defaults") ?? Config.Empty;
+        var upstreams = ImmutableDictionary.CreateBuilder<string, UpstreamOptions>(StringComparer.Ordinal);
+        var upstreamsValue = sark.GetValue("upstreams");
+        if (upstreamsValue is { } value && !value.IsEmpty)
+        {
+            if (!value.IsObject())
+                throw new SarkConfigException("sark.upstreams: must be an object of named upstream blocks.");
+            foreach (var name in value.GetObject().Items.Keys)
+            {
+                var key = $"{Root}.upstreams.{name}";
+                if (!UpstreamName().IsMatch(name))
+                    throw new SarkConfigException($"{key}: the upstream name must match {UpstreamName()} (letters, digits, '.', '_', '-'; at most 64).");
+                var block = sark.GetConfig($"upstreams.{Quote(name)}");
+                upstreams[name] = ReadUpstream(name, key, block.WithFallback(defaults), appDirectory) with { Events = events };
+            }
+        }
+
+        var modeText = sark.GetString("routing.mode", "auto");
+        var mode = RouteModes.FromConfigName(modeText)
+            ?? throw new SarkConfigException($"{Root}.routing.mode: '{modeText}' is not a mode; use auto, http-only, sse-only or stdio-only.");
+        var catalog = new CatalogOptions
+        {
+            MaxEntries = ReadInt(sark, "catalog.max-entries", 1, 10_000_000),
+            StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
+        };
 
         return new SarkOptions
         {

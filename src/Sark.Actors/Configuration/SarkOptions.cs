@@ -196,6 +196,13 @@ public sealed record UpstreamOptions
     /// <summary>Remote upstreams: the base URL.</summary>
     public string? Url { get; init; }
 
+    /// <summary>
+    /// The node's <c>sark.events</c> (read timeout, max event size, backoff) for the event streams
+    /// this upstream follows itself (a gateway upstream's registry events); the loader copies them
+    /// from <see cref="SarkOptions.Events"/>.
+    /// </summary>
+    public EventsOptions Events { get; init; } = new();
+
     /// <summary>mcp-http: which HTTP transport to speak (auto tries Streamable HTTP, then legacy HTTP+SSE).</summary>
     public McpHttpTransport Transport { get; init; } = McpHttpTransport.Auto;
 
