@@ -66,6 +66,7 @@ public static partial class SarkConfigLoader
             HttpBind = ReadBind(sark, "node.http.bind"),
             MaxRequestBodyBytes = ReadSize(sark, "node.http.max-request-body", 1, long.MaxValue),
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
+            Gen0Budget = ReadSize(sark, "node.gc.gen0-budget", 0, 1L << 32),
         };
 
         var events = new EventsOptions
