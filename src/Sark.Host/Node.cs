@@ -35,6 +35,7 @@ internal static class Node
         try
         {
             options = NodeConfiguration.Load(parsed.Value!);
+            ApplyRuntimeSettings(options.Node);
             var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
             var commandLine = parsed.Value!;
             var frontDoor = NodeConfiguration.LoadFrontDoor(commandLine);
@@ -63,6 +64,19 @@ internal static class Node
         }
 
         return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// Sets what only the environment can carry (<see cref="RuntimeSettings"/>): re-executes the
+    /// node once when something is missing; returns when nothing is, or when that failed.
+    /// </summary>
+    private static void ApplyRuntimeSettings(NodeOptions node)
+    {
+        var missing = RuntimeSettings.Missing(RuntimeSettings.Wanted(node.Gen0Budget), Environment.GetEnvironmentVariable);
+        if (missing.IsEmpty)
+            return;
+        var why = RuntimeSettings.Reexecute(missing);
+        Console.Error.WriteLine($"sark: running without {string.Join(", ", missing.Select(m => $"{m.Key}={m.Value}"))} (sark.node.gc): {why}");
     }
 
     private static int ConfigurationError(string message)

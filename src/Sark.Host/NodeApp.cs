@@ -28,6 +28,9 @@ internal static class NodeApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The MCP SDK logs three Information lines per request (called, completed, took): the
+        // front door's calls are counted and audited by the node instead.
+        builder.Logging.AddFilter("ModelContextProtocol", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.WebHost.ConfigureKestrel(kestrel => KestrelBinding.Configure(kestrel, options.Node, endpoint));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout(options));

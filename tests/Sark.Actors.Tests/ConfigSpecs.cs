@@ -46,6 +46,22 @@ public sealed class ConfigSpecs
     }
 
     [Fact]
+    public void Upstreams_follow_their_own_event_streams_with_the_nodes_events_settings()
+    {
+        var options = SarkConfigLoader.Parse("""
+            sark.events { read-timeout = 7s, max-event-size = 64KiB, backoff { min = 2s, max = 9s } }
+            sark.upstreams.registry { kind = gateway, url = "http://127.0.0.1:1" }
+            """);
+
+        var events = options.Upstreams["registry"].Events;
+        Assert.Equal(TimeSpan.FromSeconds(7), events.ReadTimeout);
+        Assert.Equal(64 * 1024, events.MaxEventBytes);
+        Assert.Equal(TimeSpan.FromSeconds(2), events.Backoff.Min);
+        Assert.Equal(TimeSpan.FromSeconds(9), events.Backoff.Max);
+        Assert.Same(options.Events, events);
+    }
+
+    [Fact]
     public void Secrets_come_from_the_environment()
     {
         Environment.SetEnvironmentVariable("SARK_SPEC_SECRET", "s3cret");

@@ -12,7 +12,9 @@ using Sark.Benchmarks.Micro;
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
+//   frontdoor [--parts throughput,paced,multiplex,sessions] [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] ...
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
+//   serve-passthrough --everything SCRIPT --stateless 0|1 --config FILE --bind HOST:PORT   (internal: the frontdoor command's bare SDK pass-through)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
       stdio [--seconds N] [--warmup N] [--concurrency 1,16] [--paths direct,facade,kestrel,rest,actors]
@@ -52,6 +54,14 @@ const string Usage = """
                   issue 6: embedded decision latency (engine, gate uncached/cached, p99),
                   the OPA path over loopback (the tests' OPA stand-in, nothing cached), and
                   the facade → demo server echo without and with policy + audit (SQLite)
+      frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5]
+                [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] [--paths direct,bare,node]
+                [--rate 1000] [--paced-seconds 10] [--multiplex 64] [--sessions 1000]
+                [--node-sse-path /sse] [--node-hocon TEXT] [--node-env K=V,...]
+                  issue 7: MCP sessions calling echo over stdio through the node's front door,
+                  against the SDK client direct and a bare SDK pass-through (same run):
+                  throughput and p50/p99 per shape and transport, p99 at a paced rate,
+                  sessions multiplexed on one upstream (crossed replies), memory per session
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -63,6 +73,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 var rest = new Args(args[1..]);
 if (args[0] == KestrelFloorServer.Command)
     return await KestrelFloorServer.RunAsync(rest).ConfigureAwait(false);
+if (args[0] == PassThroughServer.Command)
+    return await PassThroughServer.RunAsync(rest).ConfigureAwait(false);
 
 Machine.HookCtrlC();
 try
@@ -81,6 +93,8 @@ try
             return await StreamsCommand.RunAsync(rest).ConfigureAwait(false);
         case PolicyAuditCommand.Command:
             return await PolicyAuditCommand.RunAsync(rest).ConfigureAwait(false);
+        case FrontDoorCommand.Command:
+            return await FrontDoorCommand.RunAsync(rest).ConfigureAwait(false);
         case GatewayCommand.Command:
             return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":

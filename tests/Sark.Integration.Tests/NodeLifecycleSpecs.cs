@@ -44,6 +44,35 @@ public sealed class NodeLifecycleSpecs
     }
 
     [Fact]
+    public async Task The_node_re_executes_itself_once_with_its_gen0_budget_keeping_its_pid()
+    {
+        await using var node = await NodeProcess.StartAsync("sark.node.gc.gen0-budget = 3MiB");
+
+        var environment = ReadEnvironment(node.ProcessId);
+        Assert.Equal("0x300000", environment.GetValueOrDefault("DOTNET_GCgen0size"));
+        Assert.Equal("1", environment.GetValueOrDefault("SARK_RUNTIME_SETTINGS_APPLIED"));
+        using var live = await node.Http.GetAsync(new Uri("/health/live", UriKind.Relative));
+        Assert.True(live.IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task A_gen0_budget_of_zero_leaves_the_runtime_alone()
+    {
+        await using var node = await NodeProcess.StartAsync("sark.node.gc.gen0-budget = 0");
+
+        var environment = ReadEnvironment(node.ProcessId);
+        Assert.False(environment.ContainsKey("SARK_RUNTIME_SETTINGS_APPLIED"));
+        Assert.False(environment.ContainsKey("DOTNET_GCgen0size"));
+    }
+
+    private static Dictionary<string, string> ReadEnvironment(int pid) =>
+        File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .Where(pair => pair.Length == 2)
+            .GroupBy(pair => pair[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+
+    [Fact]
     public async Task Unknown_argument_prints_the_usage_and_exits_with_code_2()
     {
         var exit = await NodeProcess.RunToExitAsync(hocon: null, ["--frobnicate"], ExitTimeout);

@@ -66,32 +66,7 @@ public static partial class SarkConfigLoader
             HttpBind = ReadBind(sark, "node.http.bind"),
             MaxRequestBodyBytes = ReadSize(sark, "node.http.max-request-body", 1, long.MaxValue),
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
-        };
-
-        var defaults = sark.GetConfig("upstream-defaults") ?? Config.Empty;
-        var upstreams = ImmutableDictionary.CreateBuilder<string, UpstreamOptions>(StringComparer.Ordinal);
-        var upstreamsValue = sark.GetValue("upstreams");
-        if (upstreamsValue is { } value && !value.IsEmpty)
-        {
-            if (!value.IsObject())
-                throw new SarkConfigException("sark.upstreams: must be an object of named upstream blocks.");
-            foreach (var name in value.GetObject().Items.Keys)
-            {
-                var key = $"{Root}.upstreams.{name}";
-                if (!UpstreamName().IsMatch(name))
-                    throw new SarkConfigException($"{key}: the upstream name must match {UpstreamName()} (letters, digits, '.', '_', '-'; at most 64).");
-                var block = sark.GetConfig($"upstreams.{Quote(name)}");
-                upstreams[name] = ReadUpstream(name, key, block.WithFallback(defaults), appDirectory);
-            }
-        }
-
-        var modeText = sark.GetString("routing.mode", "auto");
-        var mode = RouteModes.FromConfigName(modeText)
-            ?? throw new SarkConfigException($"{Root}.routing.mode: '{modeText}' is not a mode; use auto, http-only, sse-only or stdio-only.");
-        var catalog = new CatalogOptions
-        {
-            MaxEntries = ReadInt(sark, "catalog.max-entries", 1, 10_000_000),
-            StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
+            Gen0Budget = ReadSize(sark, "node.gc.gen0-budget", 0, 1L << 32),
         };
 
         var events = new EventsOptions
@@ -112,6 +87,32 @@ public static partial class SarkConfigLoader
         };
         if (events.Backoff.Min > events.Backoff.Max)
             throw new SarkConfigException($"{Root}.events.backoff.min: must not exceed events.backoff.max.");
+
+        var defaults = sark.GetConfig("upstream-defaults") ?? Config.Empty;
+        var upstreams = ImmutableDictionary.CreateBuilder<string, UpstreamOptions>(StringComparer.Ordinal);
+        var upstreamsValue = sark.GetValue("upstreams");
+        if (upstreamsValue is { } value && !value.IsEmpty)
+        {
+            if (!value.IsObject())
+                throw new SarkConfigException("sark.upstreams: must be an object of named upstream blocks.");
+            foreach (var name in value.GetObject().Items.Keys)
+            {
+                var key = $"{Root}.upstreams.{name}";
+                if (!UpstreamName().IsMatch(name))
+                    throw new SarkConfigException($"{key}: the upstream name must match {UpstreamName()} (letters, digits, '.', '_', '-'; at most 64).");
+                var block = sark.GetConfig($"upstreams.{Quote(name)}");
+                upstreams[name] = ReadUpstream(name, key, block.WithFallback(defaults), appDirectory) with { Events = events };
+            }
+        }
+
+        var modeText = sark.GetString("routing.mode", "auto");
+        var mode = RouteModes.FromConfigName(modeText)
+            ?? throw new SarkConfigException($"{Root}.routing.mode: '{modeText}' is not a mode; use auto, http-only, sse-only or stdio-only.");
+        var catalog = new CatalogOptions
+        {
+            MaxEntries = ReadInt(sark, "catalog.max-entries", 1, 10_000_000),
+            StaleRetry = ReadDuration(sark, "catalog.stale-retry"),
+        };
 
         return new SarkOptions
         {

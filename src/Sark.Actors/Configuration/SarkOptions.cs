@@ -100,6 +100,14 @@ public sealed record NodeOptions
 
     /// <summary>The largest REST request body accepted.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// The node process's GC generation-0 budget in bytes (<c>sark.node.gc.gen0-budget</c>), or 0
+    /// for the runtime's own. The runtime takes it only from the environment
+    /// (<c>DOTNET_GCgen0size</c>), so the node re-executes itself once to set it; see
+    /// docs/operations.md.
+    /// </summary>
+    public long Gen0Budget { get; init; }
 }
 
 /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
@@ -195,6 +203,13 @@ public sealed record UpstreamOptions
 
     /// <summary>Remote upstreams: the base URL.</summary>
     public string? Url { get; init; }
+
+    /// <summary>
+    /// The node's <c>sark.events</c> (read timeout, max event size, backoff) for the event streams
+    /// this upstream follows itself (a gateway upstream's registry events); the loader copies them
+    /// from <see cref="SarkOptions.Events"/>.
+    /// </summary>
+    public EventsOptions Events { get; init; } = new();
 
     /// <summary>mcp-http: which HTTP transport to speak (auto tries Streamable HTTP, then legacy HTTP+SSE).</summary>
     public McpHttpTransport Transport { get; init; } = McpHttpTransport.Auto;

@@ -44,6 +44,12 @@ public static class DecisionKey
         return key;
     }
 
+    /// <summary>
+    /// Stands for the arguments hash in the key of a decision that does not depend on arguments
+    /// (<see cref="DecisionCache.KeysArguments"/> is false); no hash is ever this.
+    /// </summary>
+    public const string ArgumentsIgnored = "*";
+
     /// <summary>The hash a decision is keyed on: the parameters of a <c>tool:invoke</c>, none for listings.</summary>
     public static string ArgumentsHash(PolicyInput input) =>
         input.Action == PolicyActions.ToolInvoke ? CanonicalJson.Hash(input.Parameters) : CanonicalJson.AbsentHash;
@@ -108,6 +114,7 @@ public sealed class DecisionCache
     private readonly Lock _evicting = new();
     private int _count;
     private long _generation;
+    private bool _keysArguments = true;
 
     public DecisionCache(ITimeProvider clock, int maxEntries = 10_000)
     {
@@ -121,6 +128,26 @@ public sealed class DecisionCache
 
     /// <summary>Entries held now, expired ones not yet swept included.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>
+    /// Whether decisions depend on a call's arguments under the policy in force, so that keys
+    /// carry the arguments hash (<see cref="DecisionKey.For(PolicyInput, string)"/>); when false
+    /// they carry <see cref="DecisionKey.ArgumentsIgnored"/> and one decision serves every call
+    /// of a caller to a tool. Set by the <see cref="PolicyDecisionPoint"/> when it loads a policy;
+    /// true until then (the safe side). OPA may read anything, so it is always true for OPA.
+    /// </summary>
+    public bool KeysArguments
+    {
+        get => Volatile.Read(ref _keysArguments);
+        internal set => Volatile.Write(ref _keysArguments, value);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="key"/> may be stored under the policy in force: a key made
+    /// without arguments while decisions depend on them (a gate that read the setting just
+    /// before a reload) is not, or it would serve calls whose arguments the policy reads.
+    /// </summary>
+    public bool Admits(string key) => !KeysArguments || !key.EndsWith(DecisionKey.ArgumentsIgnored, StringComparison.Ordinal);
 
     /// <summary>Moves on every <see cref="Clear"/>; a decision is stored only under the generation it was made in.</summary>
     public long Generation => Interlocked.Read(ref _generation);
@@ -155,7 +182,7 @@ public sealed class DecisionCache
     public bool Set(string key, PolicyDecision decision, long generation, string engine)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        if (decision.CacheTtl <= TimeSpan.Zero || generation != Generation)
+        if (decision.CacheTtl <= TimeSpan.Zero || generation != Generation || !Admits(key))
             return false;
         var entry = new Entry(decision, _clock.Now.UtcTicks + decision.CacheTtl.Ticks, engine);
         if (_entries.TryAdd(key, entry))
@@ -212,9 +239,34 @@ public sealed class DecisionCache
             var target = MaxEntries - (MaxEntries / 10);
             if (live.Count > target)
             {
-                live.Sort(static (a, b) => a.Value.ExpiresAt.CompareTo(b.Value.ExpiresAt));
-                for (var i = 0; i < live.Count - target; i++)
-                    Remove(live[i]);
+                // The expiry of the (live.Count - target)-th entry closest to expiry (a sort of
+                // plain longs, not of the pairs); every entry before it goes, then as many of
+                // those that expire at that very tick as are still over.
+                var expiries = new long[live.Count];
+                for (var i = 0; i < expiries.Length; i++)
+                    expiries[i] = live[i].Value.ExpiresAt;
+                Array.Sort(expiries);
+                var excess = live.Count - target;
+                var threshold = expiries[excess - 1];
+                foreach (var pair in live)
+                {
+                    if (pair.Value.ExpiresAt < threshold)
+                    {
+                        Remove(pair);
+                        excess--;
+                    }
+                }
+
+                foreach (var pair in live)
+                {
+                    if (excess <= 0)
+                        break;
+                    if (pair.Value.ExpiresAt == threshold)
+                    {
+                        Remove(pair);
+                        excess--;
+                    }
+                }
             }
         }
     }

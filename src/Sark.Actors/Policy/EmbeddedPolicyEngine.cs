@@ -50,7 +50,15 @@ public sealed class EmbeddedPolicyEngine
         _default = options.Default;
         _defaultTtl = defaultCacheTtl;
         _global = new CompiledFilter(options.Filters);
+        ReadsArguments = _global.Any || _rules.Any(r => r.Filter.Any || r.Rule.Arguments.DenyIfMatches.Length > 0);
     }
+
+    /// <summary>
+    /// Whether any decision depends on a call's arguments (a <c>deny-if-matches</c>, or a filter
+    /// that removes or redacts). When none does, a decision holds for every set of arguments and
+    /// the cache keys it without them.
+    /// </summary>
+    public bool ReadsArguments { get; }
 
     public EmbeddedPolicyEngine(PolicyOptions options)
         : this(options.Embedded, options.DefaultCacheTtl)

@@ -158,6 +158,7 @@ public sealed class PolicyDecisionPoint : UntypedActor
     {
         _options = options;
         _embedded = new EmbeddedPolicyEngine(options);
+        _cache.KeysArguments = options.Engine == PolicyEngineKind.Opa || _embedded.ReadsArguments;
         if (options.Engine == PolicyEngineKind.Opa)
         {
             // Keep the pooled client (and its queries in flight) when the OPA settings did not change.

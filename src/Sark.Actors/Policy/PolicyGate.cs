@@ -50,7 +50,7 @@ public sealed class PolicyGate
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(argumentsHash);
         var start = Stopwatch.GetTimestamp();
-        var key = DecisionKey.For(input, argumentsHash);
+        var key = DecisionKey.For(input, _cache.KeysArguments ? argumentsHash : DecisionKey.ArgumentsIgnored);
         if (_cache.TryGet(key, out var cached, out var engine))
         {
             PolicyTelemetry.Record(engine, input.Action, PolicyTelemetry.Outcome(cached), true, start);

@@ -212,6 +212,55 @@ public sealed class PolicyGateSpecs : TestKit
     }
 
     [Fact]
+    public async Task A_policy_that_never_reads_arguments_serves_every_call_of_a_tool_from_one_decision()
+    {
+        var cache = new DecisionCache(_clock);
+        var pdp = Sys.ActorOf(PolicyDecisionPoint.Props(
+            PolicyOptions.Parse("sark.policy.embedded.rules = [ { name = devs, effect = allow, roles = [developer], cache-ttl = 60s } ]"), cache));
+        var gate = new PolicyGate(pdp, cache, TimeSpan.FromSeconds(2));
+        await AwaitAssertAsync(() => Assert.False(cache.KeysArguments), TimeSpan.FromSeconds(3));
+
+        var first = await gate.DecideAsync(Invoke("developer", "github-mcp", "get_repo", """{"message":"one"}"""));
+        var second = gate.DecideAsync(Invoke("developer", "github-mcp", "get_repo", """{"message":"two"}"""));
+
+        Assert.True(first.Allow);
+        Assert.True(second.IsCompletedSuccessfully, "the second call, with other arguments, was not a cache hit");
+        Assert.Same(first, await second);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public async Task A_policy_that_reads_arguments_decides_calls_with_other_arguments_apart()
+    {
+        var cache = new DecisionCache(_clock);
+        var pdp = Sys.ActorOf(PolicyDecisionPoint.Props(PolicyOptions.Parse("""
+            sark.policy.embedded.rules = [
+              { name = devs, effect = allow, roles = [developer], cache-ttl = 60s, arguments { deny-if-matches { "message" = "secret" } } }
+            ]
+            """), cache));
+        var gate = new PolicyGate(pdp, cache, TimeSpan.FromSeconds(2));
+
+        var plain = await gate.DecideAsync(Invoke("developer", "github-mcp", "get_repo", """{"message":"one"}"""));
+        var secret = await gate.DecideAsync(Invoke("developer", "github-mcp", "get_repo", """{"message":"my secret"}"""));
+
+        Assert.True(cache.KeysArguments);
+        Assert.True(plain.Allow);
+        Assert.False(secret.Allow);
+    }
+
+    [Fact]
+    public void A_key_made_without_arguments_is_not_stored_while_the_policy_reads_them()
+    {
+        var cache = new DecisionCache(_clock);
+        var input = Invoke("developer", "s", "t", """{"a":1}""");
+        var allow = PolicyDecision.Allowed("ok", TimeSpan.FromSeconds(60));
+
+        Assert.True(cache.KeysArguments);
+        Assert.False(cache.Set(DecisionKey.For(input, DecisionKey.ArgumentsIgnored), allow, cache.Generation, "embedded"));
+        Assert.True(cache.Set(DecisionKey.For(input), allow, cache.Generation, "embedded"));
+    }
+
+    [Fact]
     public async Task An_unavailable_policy_throws_policy_unavailable_with_the_request_id()
     {
         var pdp = CreateTestProbe();

@@ -27,6 +27,21 @@ internal sealed class Args(IReadOnlyList<string> args)
 
     public string? String(string name) => Value(name);
 
+    /// <summary><c>NAME=VALUE,...</c> (for example runtime knobs for a child process), added to <paramref name="into"/>.</summary>
+    public Dictionary<string, string>? Environment(string name, Dictionary<string, string>? into = null)
+    {
+        foreach (var pair in StringList(name, []))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new ArgumentException($"{name}: '{pair}' is not NAME=VALUE.");
+            into ??= [];
+            into[pair[..eq]] = pair[(eq + 1)..];
+        }
+
+        return into;
+    }
+
     private string? Value(string name)
     {
         for (var i = 0; i < args.Count; i++)

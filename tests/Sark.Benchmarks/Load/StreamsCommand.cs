@@ -45,7 +45,7 @@ internal static class StreamsCommand
             InvokeRate: args.Int("--invoke-rate", 20, 0, 10_000),
             Concurrency: args.IntList("--concurrency", [1], 1, 256),
             NodeGc: args.String("--node-gc"),
-            NodeEnv: args.StringList("--node-env", []),
+            NodeEnv: args.Environment("--node-env", into: null),
             ClientsTarget: args.String("--clients-target") ?? "node",
             Parts: args.StringList("--parts", ["single", "fifty", "clients", "mcphttp"]));
 
@@ -77,7 +77,7 @@ internal static class StreamsCommand
         return 0;
     }
 
-    private sealed record Settings(int Seconds, int Warmup, int Streams, int Rate, int Clients, int InvokeRate, int[] Concurrency, string? NodeGc, string[] NodeEnv, string ClientsTarget, string[] Parts);
+    private sealed record Settings(int Seconds, int Warmup, int Streams, int Rate, int Clients, int InvokeRate, int[] Concurrency, string? NodeGc, Dictionary<string, string>? NodeEnv, string ClientsTarget, string[] Parts);
 
     private static string LoadAverage()
     {
@@ -318,14 +318,8 @@ internal static class StreamsCommand
             _ => throw new ArgumentException($"--node-gc must be server or workstation, not '{o.NodeGc}'."),
         };
         // --node-env NAME=VALUE,... adds runtime knobs (for example DOTNET_GCgen0size) for diagnosis.
-        foreach (var pair in o.NodeEnv)
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-                throw new ArgumentException($"--node-env: '{pair}' is not NAME=VALUE.");
-            environment ??= [];
-            environment[pair[..eq]] = pair[(eq + 1)..];
-        }
+        foreach (var (name, value) in o.NodeEnv ?? [])
+            (environment ??= [])[name] = value;
 
         // --clients-target kestrel: the same clients against the harness's bare Kestrel endpoint (child
         // process, server GC, an SSE handler that flushes its headers and waits): the floor of a connection.
@@ -411,7 +405,7 @@ internal static class StreamsCommand
                 var events = clients.Select(c => c.Blocks).Order().ToArray();
                 var perClient = rssBefore is { } b && rssAfter is { } a && open > 0 ? (a - b) * 1024.0 / open : double.NaN;
 
-                Console.WriteLine(string.Create(Inv, $"### 3. GET /api/v1/events with {o.Clients} clients ({what}, {gc} GC{(o.NodeEnv.Length > 0 ? ", " + string.Join(", ", o.NodeEnv) : "")})"));
+                Console.WriteLine(string.Create(Inv, $"### 3. GET /api/v1/events with {o.Clients} clients ({what}, {gc} GC{(o.NodeEnv is { Count: > 0 } env ? ", " + string.Join(", ", env.Select(e => $"{e.Key}={e.Value}")) : "")})"));
                 Console.WriteLine();
                 Console.WriteLine("| clients open | still open at the end | opened in s | invocations (errors) without clients | with clients | events per client min / median / max | node VmRSS before MiB | after MiB | VmHWM MiB | threads before / after | (after − before) / clients |");
                 Console.WriteLine("|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|");

@@ -28,7 +28,7 @@ internal sealed partial class GatewayConnection
     {
         if (!_options.SubscribeEvents || _events is not null)
             return;
-        var defaults = new EventsOptions();
+        var events = _options.Events;
         _eventsHttp = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -38,12 +38,12 @@ internal sealed partial class GatewayConnection
         var http = _eventsHttp;
         var uri = new Uri(new Uri(_options.Url!.TrimEnd('/') + "/"), "api/v1/events");
         var cursor = new SseCursor();
-        var settings = new SseSettings(defaults.ReadTimeout, defaults.MaxEventBytes, RegistryEventTypes);
+        var settings = new SseSettings(events.ReadTimeout, events.MaxEventBytes, RegistryEventTypes);
         var token = _stopping.Token;
         var self = Self;
         _events = RestartSource
             .WithBackoff(() => Source.From(() => SseConnection.ReadAsync(http, uri, cursor, settings, token)),
-                RestartSettings.Create(defaults.Backoff.Min, defaults.Backoff.Max, defaults.Backoff.RandomFactor))
+                RestartSettings.Create(events.Backoff.Min, events.Backoff.Max, events.Backoff.RandomFactor))
             .ViaMaterialized(KillSwitches.Single<SseSignal>(), Keep.Right)
             .TakeWhile(signal => signal is not SseSignal.Fatal, inclusive: true)
             .To(Sink.ForEach<SseSignal>(signal =>

@@ -1,0 +1,428 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using ModelContextProtocol.Client;
+
+namespace Sark.Benchmarks.Load;
+
+/// <summary>
+/// <c>frontdoor</c>: issue 7's figures. MCP client sessions (the official C# SDK client) call
+/// server-everything's <c>echo</c> over stdio through the node's front door and, in the same run,
+/// through two baselines: the SDK client straight to the server over stdio (<c>direct</c>) and a
+/// bare pass-through on the same SDK with no actors, policy or audit (<c>bare</c>,
+/// <see cref="PassThroughServer"/>). Parts: <c>throughput</c> (closed loop at each sessions ×
+/// in-flight shape over Streamable HTTP with sessions, stateless, and legacy SSE), <c>paced</c>
+/// (open loop at a fixed rate, latency from each call's planned start), <c>multiplex</c> (many
+/// sessions on one upstream process, every reply checked against its call) and <c>sessions</c>
+/// (the node's memory per open idle session, Streamable HTTP and legacy SSE).
+/// </summary>
+internal static class FrontDoorCommand
+{
+    public const string Command = "frontdoor";
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private sealed record Shape(int Sessions, int PerSession)
+    {
+        public int Workers => Sessions * PerSession;
+
+        public override string ToString() => string.Create(Inv, $"{Sessions}×{PerSession}");
+
+        public static Shape Parse(string text)
+        {
+            var parts = text.Split('x', 'X', '×');
+            return parts.Length == 2
+                && int.TryParse(parts[0], NumberStyles.None, Inv, out var s) && s is >= 1 and <= 2048
+                && int.TryParse(parts[1], NumberStyles.None, Inv, out var c) && c is >= 1 and <= 256
+                ? new Shape(s, c)
+                : throw new ArgumentException($"--shapes: '{text}' is not SESSIONSxINFLIGHT (for example 8x16).");
+        }
+    }
+
+    private sealed record Row(string Path, string Transport, Shape Shape, RunResult Result, long Crossed);
+
+    public static async Task<int> RunAsync(Args args)
+    {
+        var seconds = args.Int("--seconds", 10, 1, 600);
+        var warmup = args.Int("--warmup", 5, 0, 600);
+        var shapes = args.StringList("--shapes", ["1x1", "1x16", "8x16"]).Select(Shape.Parse).ToArray();
+        var transports = args.StringList("--transports", ["streamable", "stateless", "sse"]);
+        var paths = args.StringList("--paths", ["direct", "bare", "node"]);
+        var parts = args.StringList("--parts", ["throughput", "paced", "multiplex", "sessions"]);
+        var rate = args.Int("--rate", 1000, 1, 100_000);
+        var pacedSeconds = args.Int("--paced-seconds", 10, 1, 600);
+        var multiplex = args.Int("--multiplex", 64, 1, 1024);
+        var sessionCount = args.Int("--sessions", 1000, 1, 10_000);
+        var nodeSsePath = args.String("--node-sse-path") ?? "/sse";
+        var nodeHocon = args.String("--node-hocon") ?? string.Empty;
+        var nodeEnv = args.Environment("--node-env");
+        var layout = RepoLayout.Find();
+        if (!File.Exists(layout.EverythingScript))
+        {
+            await Console.Error.WriteLineAsync($"server-everything is not installed at {layout.EverythingScript}; run npm ci in tests/peers.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var host = layout.HostDll();
+        if (paths.Contains("node") && host is null)
+        {
+            await Console.Error.WriteLineAsync("src/Sark.Host is not built; build the solution in Release first.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var servers = new List<IAsyncDisposable>();
+        var targets = new List<(string Path, string Transport, IEchoTarget Target)>();
+        var notes = new List<string>();
+        if (nodeEnv is { Count: > 0 })
+            notes.Add("node environment: " + string.Join(", ", nodeEnv.Select(e => $"{e.Key}={e.Value}")));
+        var rows = new List<Row>();
+        var output = new StringBuilder();
+        var recorder = new LatencyRecorder((int)Math.Min(16_000_000L, Math.Max(1_000_000L, seconds * 200_000L)));
+        var failed = false;
+        try
+        {
+            using var setup = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
+            setup.CancelAfter(TimeSpan.FromSeconds(180));
+            var everything = BenchConfig.Everything(layout);
+            var nodeConfig = BenchConfig.Hocon(layout, ("everything", everything)) + nodeHocon + "\n";
+            var benchDll = typeof(FrontDoorCommand).Assembly.Location;
+
+            // One process per server mode: sessions (Streamable HTTP and legacy SSE share it) and stateless.
+            var needSession = transports.Contains("streamable") || transports.Contains("sse") || parts.Contains("multiplex") || parts.Contains("sessions") || parts.Contains("paced");
+            var needStateless = transports.Contains("stateless");
+            Uri? bareSession = null, bareStateless = null, nodeSession = null, nodeStateless = null;
+            int? bareSessionPid = null, bareStatelessPid = null, nodeSessionPid = null, nodeStatelessPid = null;
+            int? bareSessionPeer = null, bareStatelessPeer = null, nodeSessionPeer = null, nodeStatelessPeer = null;
+            using var http = RestTarget.NewClient();
+
+            async Task<(NodeProcess Process, int? Peer)> StartBareAsync(bool stateless)
+            {
+                Progress($"starting bare pass-through ({(stateless ? "stateless" : "sessions + legacy SSE")}, SDK only, child process, server GC)…");
+                var process = await NodeProcess.StartAsync(
+                    benchDll, [PassThroughServer.Command, "--everything", layout.EverythingScript, "--stateless", stateless ? "1" : "0"],
+                    "# not read\n", TimeSpan.FromSeconds(90), environment: null).ConfigureAwait(false);
+                servers.Add(process);
+                var children = ProcStat.Children(process.Pid);
+                return (process, children.Count == 1 ? children.First() : null);
+            }
+
+            async Task<(NodeProcess Process, int? Peer)> StartNodeAsync(bool stateless)
+            {
+                Progress($"starting node ({(stateless ? "stateless" : "sessions")}, {host!.Value.Configuration} build, {Machine.GcOf(host.Value.Dll)} GC)…");
+                var text = nodeConfig + (stateless ? "sark.front-door.stateless = true\n" : string.Empty);
+                var process = await NodeProcess.StartAsync(host.Value.Dll, [], text, TimeSpan.FromSeconds(90), nodeEnv).ConfigureAwait(false);
+                servers.Add(process);
+                var ready = await process.WaitUpstreamsReadyAsync(http, ["everything"], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+                return (process, ready["everything"]);
+            }
+
+            if (paths.Contains("direct") && parts.Contains("throughput"))
+            {
+                Progress("starting direct (MCP C# SDK client → server-everything over stdio)…");
+                targets.Add(("direct", "stdio", await DirectTarget.StartAsync(layout, setup.Token).ConfigureAwait(false)));
+            }
+
+            if (paths.Contains("bare") && needSession)
+            {
+                var (p, peer) = await StartBareAsync(stateless: false).ConfigureAwait(false);
+                (bareSession, bareSessionPid, bareSessionPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
+            if (paths.Contains("bare") && needStateless)
+            {
+                var (p, peer) = await StartBareAsync(stateless: true).ConfigureAwait(false);
+                (bareStateless, bareStatelessPid, bareStatelessPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
+            if (paths.Contains("node") && needSession)
+            {
+                var (p, peer) = await StartNodeAsync(stateless: false).ConfigureAwait(false);
+                (nodeSession, nodeSessionPid, nodeSessionPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
+            if (paths.Contains("node") && needStateless)
+            {
+                var (p, peer) = await StartNodeAsync(stateless: true).ConfigureAwait(false);
+                (nodeStateless, nodeStatelessPid, nodeStatelessPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
+            var maxSessions = shapes.Max(s => s.Sessions);
+            async Task AddSessionsAsync(string path, string transport, Uri? baseAddress, string endpointPath, HttpTransportMode mode, string tool, int? pid, int? peer)
+            {
+                if (baseAddress is null || !transports.Contains(transport))
+                    return;
+                var target = McpSessionsTarget.Create($"{path} {transport}", new Uri(baseAddress, endpointPath), mode, tool, pid, peer);
+                await target.OpenAsync(maxSessions, 8, setup.Token).ConfigureAwait(false);
+                targets.Add((path, transport, target));
+            }
+
+            if (parts.Contains("throughput"))
+            {
+                await AddSessionsAsync("bare", "streamable", bareSession, "/mcp", HttpTransportMode.StreamableHttp, "echo", bareSessionPid, bareSessionPeer).ConfigureAwait(false);
+                await AddSessionsAsync("node", "streamable", nodeSession, "/mcp", HttpTransportMode.StreamableHttp, "everything__echo", nodeSessionPid, nodeSessionPeer).ConfigureAwait(false);
+                await AddSessionsAsync("bare", "stateless", bareStateless, "/mcp", HttpTransportMode.StreamableHttp, "echo", bareStatelessPid, bareStatelessPeer).ConfigureAwait(false);
+                await AddSessionsAsync("node", "stateless", nodeStateless, "/mcp", HttpTransportMode.StreamableHttp, "everything__echo", nodeStatelessPid, nodeStatelessPeer).ConfigureAwait(false);
+                await AddSessionsAsync("bare", "sse", bareSession, "/mcp/sse", HttpTransportMode.Sse, "echo", bareSessionPid, bareSessionPeer).ConfigureAwait(false);
+                await AddSessionsAsync("node", "sse", nodeSession, nodeSsePath, HttpTransportMode.Sse, "everything__echo", nodeSessionPid, nodeSessionPeer).ConfigureAwait(false);
+
+                // Interleaved: every path at one shape, then the next shape, so drift hits them alike.
+                foreach (var shape in shapes)
+                {
+                    foreach (var (path, transport, target) in targets)
+                    {
+                        if (Machine.Interrupted.IsCancellationRequested)
+                            break;
+                        if (target is McpSessionsTarget sessions)
+                            sessions.PerSession = shape.PerSession;
+                        var crossedBefore = (target as McpSessionsTarget)?.Crossed ?? 0;
+                        Progress($"{path} {transport} {shape}: warm-up {warmup}s, run {seconds}s…");
+                        var result = await ClosedLoop.RunAsync(target, shape.Workers, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
+                        var crossed = ((target as McpSessionsTarget)?.Crossed ?? 0) - crossedBefore;
+                        rows.Add(new Row(path, transport, shape, result, crossed));
+                        Progress(string.Create(Inv,
+                            $"  {result.Calls} calls, {result.Throughput:0}/s, p50 {result.Latency.P50:0.000} ms, p99 {result.Latency.P99:0.000} ms, {result.Errors} errors, {crossed} crossed{(result.FirstError is { } e ? $" (first: {e})" : string.Empty)}"));
+                        failed |= result.Errors > 0 || crossed > 0;
+                    }
+                }
+
+                output.AppendLine(string.Create(Inv, $"## Front door: echo over stdio, closed loop, warm-up {warmup} s, {seconds} s per run"));
+                output.AppendLine();
+                output.Append(Machine.Describe());
+                foreach (var note in notes)
+                    output.AppendLine($"- {note}");
+                output.AppendLine();
+                output.Append(ThroughputTable(rows));
+                output.AppendLine();
+                output.Append(Ratios(rows, shapes));
+            }
+
+            if (parts.Contains("paced"))
+            {
+                output.AppendLine();
+                output.AppendLine(string.Create(Inv, $"## Paced: {rate} calls/s for {pacedSeconds} s over 8 sessions (latency from each call's planned start)"));
+                output.AppendLine();
+                output.AppendLine("| path | transport | planned | done | errors | crossed | p50 ms | p90 ms | p99 ms | max ms | target p99 ≤ 5 ms |");
+                output.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
+                foreach (var (path, baseAddress, tool, pid) in ((string, Uri?, string, int?)[])[("bare", bareSession, "echo", bareSessionPid), ("node", nodeSession, "everything__echo", nodeSessionPid)])
+                {
+                    if (baseAddress is null)
+                        continue;
+                    await using var target = McpSessionsTarget.Create($"{path} streamable", new Uri(baseAddress, "/mcp"), HttpTransportMode.StreamableHttp, tool, pid, null);
+                    await target.OpenAsync(8, 8, setup.Token).ConfigureAwait(false);
+                    Progress($"{path} paced {rate}/s: warm-up {warmup}s, run {pacedSeconds}s…");
+                    _ = await PacedAsync(target, rate, TimeSpan.FromSeconds(warmup), recorder).ConfigureAwait(false);
+                    var (planned, done, errors) = await PacedAsync(target, rate, TimeSpan.FromSeconds(pacedSeconds), recorder).ConfigureAwait(false);
+                    var p = recorder.Summarize();
+                    var met = path == "node" ? (p.P99 <= 5 && errors == 0 ? "yes" : "**no**") : "–";
+                    output.AppendLine(string.Create(Inv, $"| {path} | streamable | {planned} | {done} | {errors} | {target.Crossed} | {p.P50:0.000} | {p.P90:0.000} | {p.P99:0.000} | {p.Max:0.0} | {met} |"));
+                    Progress(string.Create(Inv, $"  {done}/{planned} done, p50 {p.P50:0.000} ms, p99 {p.P99:0.000} ms, {errors} errors"));
+                    failed |= errors > 0 || target.Crossed > 0;
+                }
+            }
+
+            if (parts.Contains("multiplex") && nodeSession is not null)
+            {
+                output.AppendLine();
+                output.AppendLine(string.Create(Inv, $"## Multiplex: {multiplex} sessions × 4 in flight through the node's /mcp on one upstream process, {seconds} s"));
+                output.AppendLine();
+                await using var target = McpSessionsTarget.Create("node streamable", new Uri(nodeSession, "/mcp"), HttpTransportMode.StreamableHttp, "everything__echo", nodeSessionPid, nodeSessionPeer);
+                await target.OpenAsync(multiplex, 16, setup.Token).ConfigureAwait(false);
+                target.PerSession = 4;
+                var upstreamsBefore = await UpstreamPidAsync(http, nodeSession).ConfigureAwait(false);
+                Progress($"multiplex {multiplex}×4: warm-up {warmup}s, run {seconds}s…");
+                var result = await ClosedLoop.RunAsync(target, multiplex * 4, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
+                var upstreamsAfter = await UpstreamPidAsync(http, nodeSession).ConfigureAwait(false);
+                output.AppendLine("| sessions | in flight | calls | calls/s | p50 ms | p99 ms | errors | crossed replies | upstream pid before → after |");
+                output.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+                output.AppendLine(string.Create(Inv, $"| {multiplex} | {multiplex * 4} | {result.Calls} | {result.Throughput:0} | {result.Latency.P50:0.000} | {result.Latency.P99:0.000} | {result.Errors} | {target.Crossed} | {upstreamsBefore} → {upstreamsAfter} |"));
+                failed |= result.Errors > 0 || target.Crossed > 0 || upstreamsBefore != upstreamsAfter;
+            }
+
+            if (parts.Contains("sessions"))
+            {
+                output.AppendLine();
+                output.AppendLine(string.Create(Inv, $"## Sessions: {sessionCount} open idle MCP sessions, server RSS before and after (settled 3 s)"));
+                output.AppendLine();
+                output.AppendLine("| server | transport | sessions open | RSS before MiB | RSS after MiB | per session KiB | target ≤ 64 KB |");
+                output.AppendLine("|---|---|---:|---:|---:|---:|:---:|");
+                foreach (var (path, baseAddress, pid, tool) in ((string, Uri?, int?, string)[])[("bare", bareSession, bareSessionPid, "echo"), ("node", nodeSession, nodeSessionPid, "everything__echo")])
+                {
+                    if (baseAddress is null || pid is null)
+                        continue;
+                    foreach (var (transport, endpoint, mode) in ((string, string, HttpTransportMode)[])[("streamable", "/mcp", HttpTransportMode.StreamableHttp), ("sse", path == "node" ? nodeSsePath : "/mcp/sse", HttpTransportMode.Sse)])
+                    {
+                        await using var target = McpSessionsTarget.Create($"{path} {transport}", new Uri(baseAddress, endpoint), mode, tool, pid, null);
+                        await Settle().ConfigureAwait(false);
+                        var before = ProcStat.StatusKiB(pid.Value, "VmRSS") ?? 0;
+                        Progress($"{path} {transport}: opening {sessionCount} sessions…");
+                        string? error = null;
+                        try
+                        {
+                            await target.OpenAsync(sessionCount, 16, setup.Token).ConfigureAwait(false);
+                        }
+#pragma warning disable CA1031 // A refusal (a limit) is a figure of its own: report how many opened.
+                        catch (Exception ex)
+#pragma warning restore CA1031
+                        {
+                            error = $"{ex.GetType().Name}: {ex.Message}";
+                        }
+
+                        await Settle().ConfigureAwait(false);
+                        var after = ProcStat.StatusKiB(pid.Value, "VmRSS") ?? 0;
+                        var open = target.Sessions;
+                        var per = open > 0 ? (after - before) / (double)open : double.NaN;
+                        var met = path == "node" ? (per <= 64_000 / 1024.0 && open == sessionCount ? "yes" : "**no**") : "–";
+                        output.AppendLine(string.Create(Inv, $"| {path} | {transport} | {open} | {before / 1024.0:0.0} | {after / 1024.0:0.0} | {per:0.0} | {met} |"));
+                        if (error is not null)
+                            output.AppendLine(string.Create(Inv, $"\n{path} {transport}: {error}\n"));
+                        Progress(string.Create(Inv, $"  {open} open, {per:0.0} KiB each{(error is null ? string.Empty : $" ({error})")}"));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            for (var i = targets.Count - 1; i >= 0; i--)
+                await targets[i].Target.DisposeAsync().ConfigureAwait(false);
+            for (var i = servers.Count - 1; i >= 0; i--)
+                await servers[i].DisposeAsync().ConfigureAwait(false);
+        }
+
+        Console.WriteLine();
+        Console.Write(output.ToString());
+        foreach (var r in rows.Where(r => r.Result.FirstError is not null))
+            Console.WriteLine($"\nFirst error of {r.Path} {r.Transport} {r.Shape}: {r.Result.FirstError}");
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>
+    /// An open loop: call number i is planned at start + i / rate and its latency counts from that
+    /// plan, so a stall shows in the figures instead of slowing the load down. In flight is
+    /// bounded (10 × rate); a call that would exceed it is counted as an error.
+    /// </summary>
+    private static async Task<(long Planned, long Done, long Errors)> PacedAsync(McpSessionsTarget target, int rate, TimeSpan duration, LatencyRecorder recorder)
+    {
+        recorder.Reset();
+        target.PerSession = 1;
+        var workers = target.Sessions;
+        target.Prepare(workers * 1024);
+        var start = Stopwatch.GetTimestamp();
+        var total = (long)(rate * duration.TotalSeconds);
+        long planned = 0, done = 0, errors = 0, inFlight = 0;
+        var limit = 10L * rate;
+        var pending = new List<Task>();
+        using var hard = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
+        hard.CancelAfter(duration + TimeSpan.FromSeconds(30));
+
+        async Task One(long index, long plannedAt)
+        {
+            try
+            {
+                // Distinct worker slots per session, so that sequence numbers never race.
+                var worker = (int)(index % (workers * 1024));
+                var ok = await target.CallAsync(worker, hard.Token).ConfigureAwait(false);
+                if (!ok)
+                    Interlocked.Increment(ref errors);
+            }
+#pragma warning disable CA1031 // Any failed call is an error of the run.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref errors);
+            }
+            finally
+            {
+                recorder.Record(Stopwatch.GetTimestamp() - plannedAt);
+                Interlocked.Increment(ref done);
+                Interlocked.Decrement(ref inFlight);
+            }
+        }
+
+        while (planned < total && !hard.IsCancellationRequested)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var due = Math.Min(total, (long)((now - start) * (double)rate / Stopwatch.Frequency) + 1);
+            for (; planned < due; planned++)
+            {
+                var plannedAt = start + (long)(planned * (double)Stopwatch.Frequency / rate);
+                if (Interlocked.Read(ref inFlight) >= limit)
+                {
+                    Interlocked.Increment(ref errors);
+                    continue;
+                }
+
+                Interlocked.Increment(ref inFlight);
+                pending.Add(One(planned, plannedAt));
+            }
+
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        return (planned, Interlocked.Read(ref done), Interlocked.Read(ref errors));
+    }
+
+    private static string ThroughputTable(IReadOnlyList<Row> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| path | transport | sessions × in flight | calls | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | crossed | harness CPU µs/call | server CPU µs/call | peer CPU µs/call |");
+        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows)
+        {
+            var r = row.Result;
+            text.AppendLine(string.Create(Inv,
+                $"| {row.Path} | {row.Transport} | {row.Shape} | {r.Calls} | {r.Throughput:0} | {r.Latency.P50:0.000} | {r.Latency.P90:0.000} | {r.Latency.P99:0.000} | {r.Latency.Max:0.0} | {r.Errors} | {row.Crossed} | {r.HarnessCpuUsPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} |"));
+        }
+
+        return text.ToString();
+    }
+
+    private static string Ratios(IReadOnlyList<Row> rows, IReadOnlyList<Shape> shapes)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| transport | shape | node / bare throughput (target ≥ 85 %) | node p50 − bare p50 ms | node / direct throughput | node p50 ms at 1×1 (target ≤ 0.4) |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var transport in rows.Select(r => r.Transport).Where(t => t != "stdio").Distinct())
+        {
+            foreach (var shape in shapes)
+            {
+                var node = rows.FirstOrDefault(r => r.Path == "node" && r.Transport == transport && r.Shape == shape)?.Result;
+                var bare = rows.FirstOrDefault(r => r.Path == "bare" && r.Transport == transport && r.Shape == shape)?.Result;
+                var direct = rows.FirstOrDefault(r => r.Path == "direct" && r.Shape.Workers == shape.Workers)?.Result;
+                if (node is null)
+                    continue;
+                var vsBare = bare is null ? "n/a" : Mark(100.0 * node.Throughput / bare.Throughput, 85, "0.0' %'");
+                var p50 = bare is null ? "n/a" : (node.Latency.P50 - bare.Latency.P50).ToString("+0.000;-0.000", Inv);
+                var vsDirect = direct is null ? "n/a" : (100.0 * node.Throughput / direct.Throughput).ToString("0.0' %'", Inv);
+                var single = shape is { Sessions: 1, PerSession: 1 } ? Mark(-node.Latency.P50, -0.4, "0.000;0.000") : "–";
+                text.AppendLine(string.Create(Inv, $"| {transport} | {shape} | {vsBare} | {p50} | {vsDirect} | {single} |"));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Mark(double value, double atLeast, string format) =>
+        value >= atLeast ? value.ToString(format, Inv) : $"**{value.ToString(format, Inv)}**";
+
+    private static string Opt(double? value) => value is { } v ? v.ToString("0", Inv) : "–";
+
+    private static async Task<string> UpstreamPidAsync(HttpClient http, Uri node)
+    {
+        using var response = await http.GetAsync(new Uri(node, "/api/v1/upstreams")).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        using var document = System.Text.Json.JsonDocument.Parse(body);
+        var list = document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("upstreams", out var inner) ? inner : document.RootElement;
+        foreach (var upstream in list.EnumerateArray())
+        {
+            if (upstream.TryGetProperty("process_id", out var pid) && pid.ValueKind == System.Text.Json.JsonValueKind.Number)
+                return pid.GetInt32().ToString(Inv);
+        }
+
+        return "?";
+    }
+
+    private static Task Settle() => Task.Delay(TimeSpan.FromSeconds(3));
+
+    private static void Progress(string line) => StdioCommand.Progress(line);
+}
