@@ -84,7 +84,11 @@ internal static class FrontDoorCommand
             using var setup = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
             setup.CancelAfter(TimeSpan.FromSeconds(180));
             var everything = BenchConfig.Everything(layout);
-            var nodeConfig = BenchConfig.Hocon(layout, ("everything", everything)) + nodeHocon + "\n";
+            // One caller (the anonymous local one) opens every session, so the per-caller and legacy
+            // limits are raised above the largest session count the command uses.
+            var nodeConfig = BenchConfig.Hocon(layout, ("everything", everything))
+                + "sark.front-door { max-sessions = 5000, max-sessions-per-caller = 5000, legacy-sse.max-sessions = 5000 }\n"
+                + nodeHocon + "\n";
             var benchDll = typeof(FrontDoorCommand).Assembly.Location;
 
             // One process per server mode: sessions (Streamable HTTP and legacy SSE share it) and stateless.
