@@ -93,7 +93,7 @@ internal static class FrontDoorCommand
 
             // One process per server mode: sessions (Streamable HTTP and legacy SSE share it) and stateless.
             var needSession = transports.Contains("streamable") || transports.Contains("sse") || parts.Contains("multiplex") || parts.Contains("sessions") || parts.Contains("paced");
-            var needStateless = transports.Contains("stateless");
+            var needStateless = transports.Contains("stateless") && parts.Contains("throughput");
             Uri? bareSession = null, bareStateless = null, nodeSession = null, nodeStateless = null;
             int? bareSessionPid = null, bareStatelessPid = null, nodeSessionPid = null, nodeStatelessPid = null;
             int? bareSessionPeer = null, bareStatelessPeer = null, nodeSessionPeer = null, nodeStatelessPeer = null;
@@ -113,7 +113,7 @@ internal static class FrontDoorCommand
             async Task<(NodeProcess Process, int? Peer)> StartNodeAsync(bool stateless)
             {
                 Progress($"starting node ({(stateless ? "stateless" : "sessions")}, {host!.Value.Configuration} build, {Machine.GcOf(host.Value.Dll)} GC)…");
-                var text = nodeConfig + (stateless ? "sark.front-door.stateless = true\n" : string.Empty);
+                var text = nodeConfig + (stateless ? "sark.front-door { stateless = true, legacy-sse.enabled = false }\n" : string.Empty);
                 var process = await NodeProcess.StartAsync(host.Value.Dll, [], text, TimeSpan.FromSeconds(90), nodeEnv).ConfigureAwait(false);
                 servers.Add(process);
                 var ready = await process.WaitUpstreamsReadyAsync(http, ["everything"], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
