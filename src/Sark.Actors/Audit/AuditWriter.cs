@@ -157,6 +157,7 @@ internal sealed class AuditWriter : UntypedActor, IWithTimers
             _logger.Info("Audit store is writable again after {Failures} failed attempts; {Count} held events written", _batcher.Failures, stored.Events.Count);
         _batcher.Written();
         AuditTelemetry.Written.Add(stored.Events.Count);
+        AuditTelemetry.BatchSize.Record(stored.Events.Count);
         AuditTelemetry.BatchDuration.Record(stored.Duration.TotalSeconds);
         _log.Publish(stored.Events);
         Pull();
