@@ -23,11 +23,16 @@ internal sealed class TraceContextMiddleware(RequestDelegate next)
             return;
         }
 
-        var parent = Activity.Current?.Context ?? default;
+        // ASP.NET Core's own request activity is not recorded unless someone listens to it; a
+        // parent that is not recorded would make the parent-based sampler drop the whole trace.
+        var parent = Activity.Current is { Recorded: true } current ? current.Context : default;
         if (context.Request.Headers.TryGetValue("traceparent", out var header) && header.Count == 1
             && ActivityContext.TryParse(header[0], context.Request.Headers.TryGetValue("tracestate", out var state) ? state.ToString() : null, isRemote: true, out var remote))
             parent = remote;
 
+        // A default parent means "Activity.Current": cleared, so that the span is a root then.
+        if (parent == default)
+            Activity.Current = null;
         using var activity = SarkTelemetry.ActivitySource.StartActivity("sark.http " + context.Request.Method, ActivityKind.Server, parent);
         activity?.SetTag("http.request.method", context.Request.Method);
         activity?.SetTag("url.path", path.Value);
