@@ -177,7 +177,7 @@ public static class SarkTelemetry
         {
             BreakerTransitions.Add(1,
                 new KeyValuePair<string, object?>("upstream", upstream),
-                new KeyValuePair<string, object?>("state", state.ToString().ToLowerInvariant()));
+                new KeyValuePair<string, object?>("state", value switch { 0 => "closed", 1 => "half_open", _ => "open" }));
         }
     }
 }
