@@ -76,6 +76,18 @@ public sealed class PrometheusSpecs
                 .SelectMany(g => g.GetProperty("rules").EnumerateArray()).Select(r => r.GetProperty("name").GetString()).ToList();
             Assert.Contains("SarkUpstreamOpen", names);
             Assert.Contains("SarkStdioCrashLoop", names);
+
+            // Every query of the Grafana dashboard is valid PromQL for this Prometheus.
+            using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Monitoring, "dashboard.json")));
+            var queries = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+                .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!).ToList();
+            Assert.NotEmpty(queries);
+            foreach (var expr in queries)
+            {
+                var concrete = expr.Replace("$__rate_interval", "1m", StringComparison.Ordinal).Replace("$instance", ".*", StringComparison.Ordinal);
+                using var answer = await api.GetAsync($"/api/v1/query?query={Uri.EscapeDataString(concrete)}");
+                Assert.True(answer.IsSuccessStatusCode, $"{expr}: {await answer.Content.ReadAsStringAsync()}");
+            }
         }
         finally
         {
