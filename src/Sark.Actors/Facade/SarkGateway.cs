@@ -511,7 +511,13 @@ internal sealed partial class SarkGateway : ISarkGateway
     }
 
     /// <summary>The policy decision under its own span, <c>sark.authorize</c>, a child of <c>sark.invoke</c>.</summary>
-    private async Task<PolicyDecision> AuthorizeTracedAsync(
+    private ValueTask<PolicyDecision> AuthorizeTracedAsync(
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken) =>
+        SarkTelemetry.ActivitySource.HasListeners()
+            ? AuthorizeInSpanAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken)
+            : AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken);
+
+    private async ValueTask<PolicyDecision> AuthorizeInSpanAsync(
         PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken)
     {
         using var span = SarkTelemetry.ActivitySource.StartActivity("sark.authorize");
