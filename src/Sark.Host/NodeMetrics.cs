@@ -37,7 +37,13 @@ internal static class NodeMetrics
                         : null)
                     .AddPrometheusExporter();
                 if (otlp is not null)
-                    metrics.AddOtlpExporter(o => Otlp(o, otlp, telemetry.OtlpProtocol));
+                {
+                    metrics.AddOtlpExporter((o, reader) =>
+                    {
+                        Otlp(o, otlp, telemetry.OtlpProtocol, "v1/metrics");
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.OtlpMetricsInterval.TotalMilliseconds;
+                    });
+                }
             })
             // Spans are always made (the audit event and the upstreams get the trace id); they
             // leave the process only with an OTLP endpoint.
@@ -45,15 +51,27 @@ internal static class NodeMetrics
             {
                 tracing.AddSource(SarkTelemetry.Name).SetSampler(new ParentBasedSampler(new AlwaysOnSampler()));
                 if (otlp is not null)
-                    tracing.AddOtlpExporter(o => Otlp(o, otlp, telemetry.OtlpProtocol));
+                    tracing.AddOtlpExporter(o => Otlp(o, otlp, telemetry.OtlpProtocol, "v1/traces"));
             });
         return services;
     }
 
-    private static void Otlp(OtlpExporterOptions options, Uri endpoint, string protocol)
+    /// <summary>
+    /// An endpoint set in code is used as it is, so for http/protobuf each signal gets its own
+    /// path under the configured base URL (as <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> would give it).
+    /// </summary>
+    private static void Otlp(OtlpExporterOptions options, Uri endpoint, string protocol, string signalPath)
     {
-        options.Endpoint = endpoint;
-        options.Protocol = protocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        if (protocol == "http/protobuf")
+        {
+            options.Protocol = OtlpExportProtocol.HttpProtobuf;
+            options.Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/" + signalPath);
+        }
+        else
+        {
+            options.Protocol = OtlpExportProtocol.Grpc;
+            options.Endpoint = endpoint;
+        }
     }
 
     public static IEndpointRouteBuilder MapNodeMetrics(this IEndpointRouteBuilder endpoints)

@@ -138,4 +138,23 @@ public sealed class LogSpecs
         var metrics = await (await node.Http.GetAsync("/metrics")).Content.ReadAsStringAsync();
         Assert.Matches(@"sark_calls_slow_total\{[^}]*server=""demo""[^}]*\} 1", metrics);
     }
+
+    [Fact]
+    public async Task Repeated_errors_are_rate_limited_and_the_next_line_counts_what_was_left_out()
+    {
+        await using var node = await NodeProcess.StartAsync(NodeConfigs.Demo() + "\nsark.telemetry.error-log-burst = 3\n");
+        const int requests = 12;
+        for (var i = 0; i < requests; i++)
+            await (await node.Http.GetAsync("/api/v1/servers/no-such-server")).ErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        // Logged as they happen; the first 3 of the window, the rest left out.
+        var lines = await Eventually.UntilAsync(
+            () => Task.FromResult(node.Stdout.Lines.Where(l => l.Contains("/api/v1/servers/no-such-server failed: not_found", StringComparison.Ordinal)).ToList()),
+            l => l.Count >= 3, Bound, "three not_found lines");
+        Assert.Equal(3, lines.Count);
+        Assert.All(lines, l => Assert.Contains("(0 lines of this code suppressed before this one)", l, StringComparison.Ordinal));
+        // Another code has its own budget.
+        await (await node.Http.PostRawAsync("/api/v1/invoke", "{")).ErrorAsync(HttpStatusCode.BadRequest, "invalid_request");
+        await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.Text), t => t.Contains("failed: invalid_request", StringComparison.Ordinal), Bound, "the invalid_request line");
+    }
 }

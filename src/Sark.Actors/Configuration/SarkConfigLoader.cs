@@ -140,11 +140,15 @@ public static partial class SarkConfigLoader
         if (format is not ("text" or "json"))
             throw new SarkConfigException($"{Root}.telemetry.log-format: '{format}' is not a format; use text or json.");
         var threshold = ReadDuration(sark, "telemetry.slow-call-threshold");
+        var interval = ReadDuration(sark, "telemetry.otlp-metrics-interval");
+        if (interval < TimeSpan.FromMilliseconds(100))
+            throw new SarkConfigException($"{Root}.telemetry.otlp-metrics-interval: must be at least 100ms.");
         return new TelemetryOptions
         {
             SlowCallThreshold = threshold,
             OtlpEndpoint = endpoint,
             OtlpProtocol = protocol,
+            OtlpMetricsInterval = interval,
             LogFormat = format,
             ErrorLogBurst = ReadInt(sark, "telemetry.error-log-burst", 1, 1_000_000),
         };

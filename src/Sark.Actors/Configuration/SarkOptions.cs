@@ -104,6 +104,9 @@ public sealed record TelemetryOptions
     /// <summary><c>grpc</c> or <c>http/protobuf</c>.</summary>
     public string OtlpProtocol { get; init; } = "grpc";
 
+    /// <summary>How often metrics are pushed over OTLP.</summary>
+    public TimeSpan OtlpMetricsInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary><c>text</c> or <c>json</c> console logs.</summary>
     public string LogFormat { get; init; } = "text";
 

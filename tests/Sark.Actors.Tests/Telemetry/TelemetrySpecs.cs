@@ -21,6 +21,7 @@ public sealed class TelemetrySpecs
         Assert.Equal("grpc", telemetry.OtlpProtocol);
         Assert.Equal("text", telemetry.LogFormat);
         Assert.Equal(10, telemetry.ErrorLogBurst);
+        Assert.Equal(TimeSpan.FromSeconds(60), telemetry.OtlpMetricsInterval);
     }
 
     [Fact]
@@ -51,6 +52,7 @@ public sealed class TelemetrySpecs
     [InlineData("sark.telemetry.slow-call-threshold = -1s", "sark.telemetry.slow-call-threshold")]
     [InlineData("sark.telemetry.slow-call-threshold = soon", "sark.telemetry.slow-call-threshold")]
     [InlineData("sark.telemetry.error-log-burst = 0", "sark.telemetry.error-log-burst")]
+    [InlineData("sark.telemetry.otlp-metrics-interval = 10ms", "sark.telemetry.otlp-metrics-interval")]
     public void Bad_telemetry_options_are_refused_with_the_key(string hocon, string key)
     {
         var error = Assert.Throws<SarkConfigException>(() => SarkConfigLoader.Parse(hocon));
