@@ -157,4 +157,23 @@ public sealed class LogSpecs
         await (await node.Http.PostRawAsync("/api/v1/invoke", "{")).ErrorAsync(HttpStatusCode.BadRequest, "invalid_request");
         await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.Text), t => t.Contains("failed: invalid_request", StringComparison.Ordinal), Bound, "the invalid_request line");
     }
+
+    [Fact]
+    public async Task Json_logs_are_one_object_per_line_with_the_request_id_scope()
+    {
+        await using var node = await NodeProcess.StartAsync(NodeConfigs.Demo() + "\nsark.telemetry.log-format = json\n");
+        using var response = await node.Http.GetAsync("/api/v1/servers/no-such-server");
+        await response.ErrorAsync(HttpStatusCode.NotFound, "not_found");
+        var id = response.RequestId();
+
+        var line = await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.Lines.FirstOrDefault(l => l.Contains("failed: not_found", StringComparison.Ordinal))),
+            l => l is not null, Bound, "the not_found line");
+        using var json = System.Text.Json.JsonDocument.Parse(line!);
+        var entry = json.RootElement;
+        Assert.Equal("Information", entry.GetProperty("LogLevel").GetString());
+        Assert.Equal("not_found", entry.GetProperty("State").GetProperty("Code").GetString());
+        Assert.Contains(entry.GetProperty("Scopes").EnumerateArray(),
+            scope => scope.ValueKind == System.Text.Json.JsonValueKind.Object && scope.TryGetProperty("RequestId", out var r) && r.GetString() == id);
+        Assert.All(node.Stdout.Lines.Where(l => l.StartsWith('{')), l => System.Text.Json.JsonDocument.Parse(l).Dispose());
+    }
 }

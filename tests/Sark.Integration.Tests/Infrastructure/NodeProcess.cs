@@ -221,7 +221,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         throw new InvalidOperationException("unreachable");
     }
 
-    [GeneratedRegex(@"Now listening on: (?<url>https?://\S+)")]
+    [GeneratedRegex(@"Now listening on: (?<url>https?://[^\s""]+)")]
     private static partial Regex ListeningLine();
 }
 
