@@ -12,7 +12,7 @@ using Sark.Benchmarks.Micro;
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
-//   telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16]
+//   telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16] [--modes off,on,tracing,metrics]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 const string Usage = """
     usage: Sark.Benchmarks <command> [options]
@@ -53,9 +53,10 @@ const string Usage = """
                   issue 6: embedded decision latency (engine, gate uncached/cached, p99),
                   the OPA path over loopback (the tests' OPA stand-in, nothing cached), and
                   the facade → demo server echo without and with policy + audit (SQLite)
-      telemetry [--seconds 5] [--warmup 2] [--rounds 2] [--concurrency 1,16]
+      telemetry [--seconds 5] [--warmup 2] [--rounds 2] [--concurrency 1,16] [--modes off,on]
                   issue 8: the invoke path (facade + policy → demo server) with tracing and
-                  metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %)
+                  metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %);
+                  --modes may add tracing and metrics (each alone)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

@@ -29,6 +29,10 @@ internal static class TelemetryCommand
         var warmup = args.Int("--warmup", 2, 0, 600);
         var rounds = args.Int("--rounds", 2, 1, 50);
         var concurrencies = args.IntList("--concurrency", [1, 16], 1, 256);
+        // off and on are compared; tracing (spans only) and metrics (instruments only) show where the cost is.
+        var modes = args.StringList("--modes", ["off", "on"]);
+        if (modes.Any(m => m is not ("off" or "on" or "tracing" or "metrics")))
+            throw new ArgumentException("--modes: a list of off, on, tracing, metrics.");
         var layout = RepoLayout.Find();
         if (layout.DemoServerDll() is not { } demo)
         {
@@ -49,15 +53,16 @@ internal static class TelemetryCommand
             {
                 for (var round = 0; round < rounds && !Machine.Interrupted.IsCancellationRequested; round++)
                 {
-                    foreach (var on in (bool[])[false, true])
+                    foreach (var mode in modes)
                     {
                         var exported = new List<Metric>();
-                        using var tracing = on ? Sdk.CreateTracerProviderBuilder().AddSource(SarkTelemetry.Name).SetSampler(new AlwaysOnSampler()).Build() : null;
-                        using var metrics = on
+                        var on = mode == "on";
+                        using var tracing = on || mode == "tracing" ? Sdk.CreateTracerProviderBuilder().AddSource(SarkTelemetry.Name).SetSampler(new AlwaysOnSampler()).Build() : null;
+                        using var metrics = on || mode == "metrics"
                             ? Sdk.CreateMeterProviderBuilder().AddMeter(SarkTelemetry.Name)
                                 .AddInMemoryExporter(exported, reader => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000).Build()
                             : null;
-                        var name = on ? "tracing+metrics on" : "both off";
+                        var name = mode switch { "on" => "tracing+metrics on", "off" => "both off", _ => mode + " only" };
                         StdioCommand.Progress($"{name} c={concurrency} round {round + 1}: warm-up {warmup}s, run {seconds}s…");
                         var result = await ClosedLoop.RunAsync(target, concurrency, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
                         results.Add(result with { Path = name });
