@@ -20,6 +20,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     || { echo "postgresql install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+echo "== Prometheus (promtool) and Chromium (the observability specs start them; Debian packages)"
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus chromium) \
+    || { echo "prometheus/chromium install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 echo "== building"
 dotnet build Sark.Actors.sln -c Release -nologo -v q || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 

@@ -24,6 +24,7 @@ namespace Sark.Host;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(LivenessResponse))]
 [JsonSerializable(typeof(ReadinessResponse))]
+[JsonSerializable(typeof(DependencyCheck))]
 internal sealed partial class NodeJsonContext : JsonSerializerContext;
 
 /// <summary>Writes an enum as its lower snake-case name (<c>HalfOpen</c> is <c>half_open</c>).</summary>

@@ -7,6 +7,7 @@ using Sark.Host.FrontDoor;
 using Sark.Host.Health;
 using Sark.Host.Security;
 using Sark.Host.Startup;
+using Sark.Host.StatusPage;
 
 namespace Sark.Host;
 
@@ -27,6 +28,7 @@ internal static class NodeApp
         var endpoint = KestrelBinding.Parse(options.Node.HttpBind);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
 
+        NodeLogging.Configure(builder.Logging, options.Telemetry);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // The MCP SDK logs three Information lines per request (called, completed, took): the
         // front door's calls are counted and audited by the node instead.
@@ -48,7 +50,7 @@ internal static class NodeApp
             reloadPolicy ?? (() => options.Policy), sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<ILogger<PolicyReloader>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PolicyReloader>());
         builder.Services.AddHealthEndpoints();
-        builder.Services.AddNodeMetrics();
+        builder.Services.AddNodeMetrics(options.Telemetry);
         builder.Services.AddMcpFrontDoor(frontDoor, options.Node.HttpBind);
 
         var app = builder.Build();
@@ -58,6 +60,7 @@ internal static class NodeApp
         _ = app.Services.GetRequiredService<AkkaConfigurationBuilder>();
 
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<TraceContextMiddleware>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseMcpFrontDoorGuard(frontDoor);
         app.UseMiddleware<AuthenticationMiddleware>();
@@ -68,6 +71,7 @@ internal static class NodeApp
         app.MapAuditEndpoints();
         app.MapHealthEndpoints();
         app.MapNodeMetrics();
+        app.MapStatusPage();
         app.MapMcpFrontDoor(frontDoor);
         return app;
     }

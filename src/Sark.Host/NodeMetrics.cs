@@ -1,10 +1,17 @@
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Sark.Actors.Configuration;
 using Sark.Actors.Telemetry;
 
 namespace Sark.Host;
 
-/// <summary>The <c>Sark.Actors</c> meter, exported in Prometheus text format at <c>/metrics</c>.</summary>
+/// <summary>
+/// The <c>Sark.Actors</c> meter, exported in Prometheus text format at <c>/metrics</c> (and over
+/// OTLP when <c>sark.telemetry.otlp-endpoint</c> is set), and the <c>Sark.Actors</c> traces.
+/// </summary>
 internal static class NodeMetrics
 {
     public const string Path = "/metrics";
@@ -16,17 +23,55 @@ internal static class NodeMetrics
     private static readonly double[] SecondsBuckets =
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-    public static IServiceCollection AddNodeMetrics(this IServiceCollection services)
+    public static IServiceCollection AddNodeMetrics(this IServiceCollection services, TelemetryOptions telemetry)
     {
+        var otlp = telemetry.OtlpEndpoint;
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("sark-node", serviceVersion: SarkTelemetry.Meter.Version))
-            .WithMetrics(metrics => metrics
-                .AddMeter(SarkTelemetry.Name)
-                .AddView(instrument => instrument.Meter.Name == SarkTelemetry.Name && instrument.Unit == "s"
-                    ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
-                    : null)
-                .AddPrometheusExporter());
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(SarkTelemetry.Name)
+                    .AddView(instrument => instrument.Meter.Name == SarkTelemetry.Name && instrument.Unit == "s"
+                        ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                        : null)
+                    .AddPrometheusExporter();
+                if (otlp is not null)
+                {
+                    metrics.AddOtlpExporter((o, reader) =>
+                    {
+                        Otlp(o, otlp, telemetry.OtlpProtocol, "v1/metrics");
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.OtlpMetricsInterval.TotalMilliseconds;
+                    });
+                }
+            })
+            // Spans are always made (the audit event and the upstreams get the trace id); they
+            // leave the process only with an OTLP endpoint.
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(SarkTelemetry.Name).SetSampler(new ParentBasedSampler(new AlwaysOnSampler()));
+                if (otlp is not null)
+                    tracing.AddOtlpExporter(o => Otlp(o, otlp, telemetry.OtlpProtocol, "v1/traces"));
+            });
         return services;
+    }
+
+    /// <summary>
+    /// An endpoint set in code is used as it is, so for http/protobuf each signal gets its own
+    /// path under the configured base URL (as <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> would give it).
+    /// </summary>
+    private static void Otlp(OtlpExporterOptions options, Uri endpoint, string protocol, string signalPath)
+    {
+        if (protocol == "http/protobuf")
+        {
+            options.Protocol = OtlpExportProtocol.HttpProtobuf;
+            options.Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/" + signalPath);
+        }
+        else
+        {
+            options.Protocol = OtlpExportProtocol.Grpc;
+            options.Endpoint = endpoint;
+        }
     }
 
     public static IEndpointRouteBuilder MapNodeMetrics(this IEndpointRouteBuilder endpoints)

@@ -156,6 +156,15 @@ public sealed class CatalogActorSpecs : TestKit
     {
         var (catalog, view) = StartCatalog(TestUpstreams.With(Registry()));
         var callers = Enumerable.Range(0, 20).Select(_ => CreateTestProbe()).ToList();
+        long joins = 0;
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "sark.catalog.singleflight.joins")
+                l.EnableMeasurementEvents(instrument);
+        };
+        meters.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref joins, value));
+        meters.Start();
 
         foreach (var caller in callers)
             catalog.Tell(CatalogQueries.ListServers.Instance, caller.Ref);
@@ -168,6 +177,8 @@ public sealed class CatalogActorSpecs : TestKit
             Assert.Equal(2, caller.ExpectMsg<CatalogQueries.ServerList>().Servers.Length);
         Assert.Equal(20, view.Counters["registry"].Misses);
         Assert.Equal(1, view.Counters["registry"].Fetches);
+        // The 19 that found the fetch in flight joined it (sark.catalog.singleflight.joins).
+        Assert.Equal(19, Interlocked.Read(ref joins));
     }
 
     [Fact]

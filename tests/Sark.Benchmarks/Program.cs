@@ -13,6 +13,7 @@ using Sark.Benchmarks.Micro;
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   frontdoor [--parts throughput,paced,multiplex,sessions] [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] ...
+//   telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16] [--modes off,on,tracing,metrics]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 //   serve-passthrough --everything SCRIPT --stateless 0|1 --config FILE --bind HOST:PORT   (internal: the frontdoor command's bare SDK pass-through)
 const string Usage = """
@@ -62,6 +63,10 @@ const string Usage = """
                   against the SDK client direct and a bare SDK pass-through (same run):
                   throughput and p50/p99 per shape and transport, p99 at a paced rate,
                   sessions multiplexed on one upstream (crossed replies), memory per session
+      telemetry [--seconds 5] [--warmup 2] [--rounds 2] [--concurrency 1,16] [--modes off,on]
+                  issue 8: the invoke path (facade + policy → demo server) with tracing and
+                  metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %);
+                  --modes may add tracing and metrics (each alone)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -95,6 +100,8 @@ try
             return await PolicyAuditCommand.RunAsync(rest).ConfigureAwait(false);
         case FrontDoorCommand.Command:
             return await FrontDoorCommand.RunAsync(rest).ConfigureAwait(false);
+        case TelemetryCommand.Command:
+            return await TelemetryCommand.RunAsync(rest).ConfigureAwait(false);
         case GatewayCommand.Command:
             return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":

@@ -41,6 +41,14 @@ public sealed class HealthAndMetricsSpecs(DemoNodeFixture fixture)
         Assert.Equal("closed", demo.GetProperty("breaker").GetString());
         Assert.True(demo.GetProperty("required").GetBoolean());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, demo.GetProperty("last_error").ValueKind);
+        Assert.Equal(0, body.GetProperty("reasons").GetArrayLength());
+        var checks = body.GetProperty("checks");
+        Assert.Equal("ok", checks.GetProperty("actor_system").GetProperty("status").GetString());
+        Assert.Equal("ok", checks.GetProperty("policy").GetProperty("status").GetString());
+        Assert.Equal("embedded", checks.GetProperty("policy").GetProperty("engine").GetString());
+        Assert.Equal("ok", checks.GetProperty("audit").GetProperty("status").GetString());
+        Assert.Equal("sqlite", checks.GetProperty("audit").GetProperty("store").GetString());
+        Assert.True(checks.GetProperty("audit").GetProperty("queue_depth").GetInt64() >= 0);
     }
 
     [Fact]

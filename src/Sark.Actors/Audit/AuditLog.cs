@@ -62,6 +62,19 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Events recorded and not yet written: those queued and the writer's current batch.</summary>
     public long QueueDepth => _queue.Reader.Count + Volatile.Read(ref _batched);
 
+    /// <summary>Batch writes that failed in a row (0 after a success), for the readiness detail.</summary>
+    public int ConsecutiveWriteFailures { get; private set; }
+
+    /// <summary>The last write failure's message while writes are failing, else null.</summary>
+    public string? LastWriteError { get; private set; }
+
+    /// <summary>The writer reports each batch write: <paramref name="error"/> null on success.</summary>
+    internal void ReportWrite(int failures, string? error)
+    {
+        LastWriteError = error;
+        ConsecutiveWriteFailures = failures;
+    }
+
     /// <summary>Events this log dropped (all reasons); the same as the sum of its <c>sark.audit.dropped</c> increments.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 

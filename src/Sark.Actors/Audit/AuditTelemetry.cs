@@ -45,6 +45,9 @@ public static class AuditTelemetry
     public static readonly Histogram<double> BatchDuration =
         SarkTelemetry.Meter.CreateHistogram<double>("sark.audit.batch.duration", "s", "Duration of successful batch writes.");
 
+    public static readonly Histogram<long> BatchSize =
+        SarkTelemetry.Meter.CreateHistogram<long>("sark.audit.batch.size", "{event}", "Audit events per successful batch write.");
+
     public static readonly Counter<long> StreamDropped =
         SarkTelemetry.Meter.CreateCounter<long>("sark.audit.stream_dropped", "{event}", "Events a slow live follower lost (its oldest were dropped).");
 

@@ -156,7 +156,9 @@ internal sealed class AuditWriter : UntypedActor, IWithTimers
         if (_batcher.Failures > 0)
             _logger.Info("Audit store is writable again after {Failures} failed attempts; {Count} held events written", _batcher.Failures, stored.Events.Count);
         _batcher.Written();
+        _log.ReportWrite(0, null);
         AuditTelemetry.Written.Add(stored.Events.Count);
+        AuditTelemetry.BatchSize.Record(stored.Events.Count);
         AuditTelemetry.BatchDuration.Record(stored.Duration.TotalSeconds);
         _log.Publish(stored.Events);
         Pull();
@@ -168,6 +170,7 @@ internal sealed class AuditWriter : UntypedActor, IWithTimers
         _initialized = false;
         var delay = _batcher.Failed();
         AuditTelemetry.WriteErrors.Add(1);
+        _log.ReportWrite(_batcher.Failures, failed.Cause.Message);
         _logger.Warning(
             failed.Cause,
             "Audit store write of {Count} events failed (attempt {Attempt}); the events are kept and retried in {Delay}; {Queued} more are queued",

@@ -207,6 +207,7 @@ internal sealed class CatalogActor : UntypedActor, IWithTimers
             if (_pending.TryGetValue(key, out var waiters))
             {
                 waiters.Add(waiter);
+                SarkTelemetry.CatalogJoins.Add(1, new KeyValuePair<string, object?>("upstream", key.Upstream));
                 continue;
             }
 

@@ -117,12 +117,41 @@ public static partial class SarkConfigLoader
         return new SarkOptions
         {
             Node = node,
+            Telemetry = ReadTelemetry(sark),
             Upstreams = upstreams.ToImmutable(),
             Catalog = catalog,
             RouteMode = mode,
             Events = events,
             Policy = Policy.PolicyOptions.Read(config),
             Audit = Audit.AuditOptions.Read(config),
+        };
+    }
+
+    private static TelemetryOptions ReadTelemetry(Config sark)
+    {
+        var endpointText = sark.GetString("telemetry.otlp-endpoint", "");
+        Uri? endpoint = null;
+        if (!string.IsNullOrWhiteSpace(endpointText)
+            && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+            throw new SarkConfigException($"{Root}.telemetry.otlp-endpoint: '{endpointText}' is not an http or https URL.");
+        var protocol = sark.GetString("telemetry.otlp-protocol", "grpc");
+        if (protocol is not ("grpc" or "http/protobuf"))
+            throw new SarkConfigException($"{Root}.telemetry.otlp-protocol: '{protocol}' is not a protocol; use grpc or http/protobuf.");
+        var format = sark.GetString("telemetry.log-format", "text");
+        if (format is not ("text" or "json"))
+            throw new SarkConfigException($"{Root}.telemetry.log-format: '{format}' is not a format; use text or json.");
+        var threshold = ReadDuration(sark, "telemetry.slow-call-threshold");
+        var interval = ReadDuration(sark, "telemetry.otlp-metrics-interval");
+        if (interval < TimeSpan.FromMilliseconds(100))
+            throw new SarkConfigException($"{Root}.telemetry.otlp-metrics-interval: must be at least 100ms.");
+        return new TelemetryOptions
+        {
+            SlowCallThreshold = threshold,
+            OtlpEndpoint = endpoint,
+            OtlpProtocol = protocol,
+            OtlpMetricsInterval = interval,
+            LogFormat = format,
+            ErrorLogBurst = ReadInt(sark, "telemetry.error-log-burst", 1, 1_000_000),
         };
     }
 

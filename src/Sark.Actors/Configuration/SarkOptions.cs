@@ -69,6 +69,9 @@ public sealed record SarkOptions
     /// <summary>Which kinds of upstream a call may take when a server is reachable through several (<c>sark.routing.mode</c>).</summary>
     public RouteMode RouteMode { get; init; } = RouteMode.Auto;
 
+    /// <summary>Observability settings (<c>sark.telemetry</c>).</summary>
+    public TelemetryOptions Telemetry { get; init; } = new();
+
     /// <summary>The default facade timeout margin over an upstream's own call timeout.</summary>
     public TimeSpan AskMargin { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -87,6 +90,28 @@ public sealed record SarkOptions
             return longest;
         }
     }
+}
+
+/// <summary>Observability settings (<c>sark.telemetry</c>, docs/observability.md).</summary>
+public sealed record TelemetryOptions
+{
+    /// <summary>A call slower than this is logged with its breakdown; zero turns that off.</summary>
+    public TimeSpan SlowCallThreshold { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where traces and metrics also go over OTLP; null for no OTLP export.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary><c>grpc</c> or <c>http/protobuf</c>.</summary>
+    public string OtlpProtocol { get; init; } = "grpc";
+
+    /// <summary>How often metrics are pushed over OTLP.</summary>
+    public TimeSpan OtlpMetricsInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>text</c> or <c>json</c> console logs.</summary>
+    public string LogFormat { get; init; } = "text";
+
+    /// <summary>Log lines per error code (or slow server) per 10 s window before suppression.</summary>
+    public int ErrorLogBurst { get; init; } = 10;
 }
 
 /// <summary>The node's own settings (<c>sark.node</c>).</summary>

@@ -4,6 +4,8 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using System.Text.Json;
 using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sark.Actors.Audit;
 using Sark.Actors.Catalog;
 using Sark.Actors.Configuration;
@@ -22,7 +24,7 @@ namespace Sark.Actors;
 /// The facade over the actor tree. It is the only place that Asks, always with a timeout.
 /// It also counts calls in flight so that shutdown can drain them.
 /// </summary>
-internal sealed class SarkGateway : ISarkGateway
+internal sealed partial class SarkGateway : ISarkGateway
 {
     /// <summary>The bound of a catalog or status query; a catalog miss that fetches may take a read's retries.</summary>
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(30);
@@ -46,9 +48,13 @@ internal sealed class SarkGateway : ISarkGateway
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private volatile bool _draining;
+    private readonly ILogger _logger;
+    private readonly LogLimiter _slowLogs;
 
-    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions, AuditLog? audit = null)
+    public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions, AuditLog? audit = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
+        _slowLogs = LogLimiter.ForErrors(options.Telemetry.ErrorLogBurst);
         _audit = audit;
         _journal = journal;
         _decisions = decisions;
@@ -287,6 +293,7 @@ internal sealed class SarkGateway : ISarkGateway
         var argumentsHash = _audit is not null || _options.Policy is not null ? CanonicalJson.Hash(arguments) : null;
         string? usedUpstream = null;
         string? reason = null;
+        long authorizeTicks = 0, upstreamTicks = 0;
         try
         {
             if (_draining)
@@ -297,7 +304,17 @@ internal sealed class SarkGateway : ISarkGateway
 
             if (await GateAsync(cancellationToken).ConfigureAwait(false) is { } gate)
             {
-                var decision = await AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash!, requestId, cancellationToken).ConfigureAwait(false);
+                var authorizeStart = Stopwatch.GetTimestamp();
+                PolicyDecision decision;
+                try
+                {
+                    decision = await AuthorizeTracedAsync(gate, caller, server, tool, arguments, argumentsHash!, requestId, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    authorizeTicks = Stopwatch.GetTimestamp() - authorizeStart;
+                }
+
                 if (_audit is not null)
                 {
                     await _audit.RecordAsync(AuditEvent.ForDecision(
@@ -336,7 +353,17 @@ internal sealed class SarkGateway : ISarkGateway
                 };
                 activity?.SetTag("sark.upstream", route.Upstream);
                 usedUpstream = route.Upstream;
-                var reply = await CallAsync(upstreams, call, cancellationToken).ConfigureAwait(false);
+                var callStart = Stopwatch.GetTimestamp();
+                object reply;
+                try
+                {
+                    reply = await CallAsync(upstreams, call, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    upstreamTicks += Stopwatch.GetTimestamp() - callStart;
+                }
+
                 switch (reply)
                 {
                     case ToolCallCompleted completed:
@@ -383,7 +410,7 @@ internal sealed class SarkGateway : ISarkGateway
         }
         finally
         {
-            RecordOutcome(activity, requestId, server, tool, outcome, start);
+            RecordOutcome(activity, requestId, server, tool, outcome, start, new CallBreakdown(authorizeTicks, upstreamTicks, usedUpstream));
             if (_audit is not null)
             {
                 // Not awaited: the outcome is final, and a full queue may hold this caller only
@@ -483,6 +510,34 @@ internal sealed class SarkGateway : ISarkGateway
         return gate.DecideAsync(input, argumentsHash, cancellationToken);
     }
 
+    /// <summary>The policy decision under its own span, <c>sark.authorize</c>, a child of <c>sark.invoke</c>.</summary>
+    private ValueTask<PolicyDecision> AuthorizeTracedAsync(
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken) =>
+        SarkTelemetry.ActivitySource.HasListeners()
+            ? AuthorizeInSpanAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken)
+            : AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken);
+
+    private async ValueTask<PolicyDecision> AuthorizeInSpanAsync(
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken)
+    {
+        using var span = SarkTelemetry.ActivitySource.StartActivity("sark.authorize");
+        try
+        {
+            var decision = await AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken).ConfigureAwait(false);
+            span?.SetTag("sark.decision", decision.Allow ? PolicyTelemetry.Allow : PolicyTelemetry.Deny);
+            return decision;
+        }
+        catch (Exception ex)
+        {
+            span?.SetTag("sark.decision", PolicyTelemetry.Unavailable);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Where a call's time went: the policy decision and the upstream call(s).</summary>
+    private readonly record struct CallBreakdown(long AuthorizeTicks, long UpstreamTicks, string? Upstream);
+
     private static Activity? StartInvokeActivity(string server, string tool, string requestId)
     {
         var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
@@ -493,16 +548,39 @@ internal sealed class SarkGateway : ISarkGateway
     }
 
     /// <summary>What every call records when it ends, however it ends (both exits of <see cref="InvokeToolAsync"/>).</summary>
-    private void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start)
+    private void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start, CallBreakdown breakdown = default)
     {
         activity?.SetTag("sark.outcome", outcome);
+        if (outcome is not ("ok" or "tool_error"))
+            activity?.SetStatus(ActivityStatusCode.Error, outcome);
         var tags = new TagList { { "server", server }, { "outcome", outcome } };
         SarkTelemetry.FacadeCalls.Add(1, tags);
         var elapsed = Stopwatch.GetElapsedTime(start);
         if (SarkTelemetry.FacadeCallDuration.Enabled)
             SarkTelemetry.FacadeCallDuration.Record(elapsed.TotalSeconds, tags);
         NodeEvents.Invocation(_journal, requestId, server, tool, outcome, elapsed);
+        var threshold = _options.Telemetry.SlowCallThreshold;
+        if (threshold > TimeSpan.Zero && elapsed >= threshold)
+            RecordSlowCall(requestId, server, tool, outcome, elapsed, breakdown);
     }
+
+    /// <summary>A call over <c>slow-call-threshold</c>: counted, and logged with where its time went (rate-limited per server).</summary>
+    private void RecordSlowCall(string requestId, string server, string tool, string outcome, TimeSpan elapsed, CallBreakdown breakdown)
+    {
+        SarkTelemetry.SlowCalls.Add(1, new KeyValuePair<string, object?>("server", server));
+        if (!_logger.IsEnabled(LogLevel.Warning) || !_slowLogs.TryLog(server, Stopwatch.GetTimestamp(), out var suppressed))
+            return;
+        var authorizeMs = breakdown.AuthorizeTicks * 1000.0 / Stopwatch.Frequency;
+        var upstreamMs = breakdown.UpstreamTicks * 1000.0 / Stopwatch.Frequency;
+        var totalMs = elapsed.TotalMilliseconds;
+        SlowCall(_logger, requestId, server, tool, outcome, Math.Round(totalMs, 1), Math.Round(authorizeMs, 1),
+            Math.Round(upstreamMs, 1), breakdown.Upstream ?? "none", Math.Round(Math.Max(0, totalMs - authorizeMs - upstreamMs), 1), suppressed);
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
+        Message = "Slow call {RequestId}: {Server}/{Tool} took {TotalMs} ms ({Outcome}): authorize {AuthorizeMs} ms, upstream {UpstreamMs} ms via {Upstream}, gateway {OverheadMs} ms; {Suppressed} slow-call lines suppressed before this one")]
+    private static partial void SlowCall(ILogger logger, string requestId, string server, string tool, string outcome,
+        double totalMs, double authorizeMs, double upstreamMs, string upstream, double overheadMs, long suppressed);
 
     /// <summary>The refusal of a call to an upstream whose circuit the board shows open, as the circuit itself would answer.</summary>
     private SarkError BoardRefusal(string upstream, CircuitBoard.OpenCircuit open)

@@ -70,6 +70,6 @@ internal static class SarkRuntime
         var journal = new EventJournal(options.Events.JournalSize);
         var decisions = new DecisionCache(system.Scheduler, options.Policy?.CacheMaxEntries ?? 1);
         var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit), "sark");
-        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit));
+        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit, loggers?.CreateLogger<SarkGateway>()));
     }
 }

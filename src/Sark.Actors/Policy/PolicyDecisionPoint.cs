@@ -200,6 +200,7 @@ public sealed class PolicyDecisionPoint : UntypedActor
         else
         {
             to.Tell(new PolicyReplies.Unavailable(error!));
+            PolicyTelemetry.EngineUnavailable(error!.Message);
             PolicyTelemetry.Record(_options.EngineName, action, PolicyTelemetry.Unavailable, false, start);
         }
     }

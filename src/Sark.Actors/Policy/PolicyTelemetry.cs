@@ -21,8 +21,34 @@ public static class PolicyTelemetry
     public const string Deny = "deny";
     public const string Unavailable = "unavailable";
 
+    private static long _lastUnavailable;
+
+    /// <summary>
+    /// When the engine last failed to decide (<see cref="Stopwatch"/> timestamp, 0 for never),
+    /// and the reason; readiness reports it (docs/observability.md).
+    /// </summary>
+    public static long LastUnavailableTimestamp => Volatile.Read(ref _lastUnavailable);
+
+    public static string? LastUnavailableReason { get; private set; }
+
+    /// <summary>The engine could not decide (OPA down or slow): readiness says so for a while.</summary>
+    public static void EngineUnavailable(string reason)
+    {
+        LastUnavailableReason = reason;
+        Volatile.Write(ref _lastUnavailable, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>The engine decided again: readiness stops reporting it unavailable.</summary>
+    public static void EngineDecided()
+    {
+        if (Volatile.Read(ref _lastUnavailable) != 0)
+            Volatile.Write(ref _lastUnavailable, 0);
+    }
+
     public static void Record(string engine, string action, string decision, bool cached, long startTimestamp)
     {
+        if (!cached && decision != Unavailable)
+            EngineDecided();
         if (!Decisions.Enabled && !Duration.Enabled)
             return;
         var tags = new TagList

@@ -212,7 +212,7 @@ internal sealed class JsonRpcWriter
     }
 
     /// <summary>A <c>tools/call</c> request.</summary>
-    public byte[] CallTool(long id, string tool, JsonElement? arguments) =>
+    public byte[] CallTool(long id, string tool, JsonElement? arguments, string? traceParent = null) =>
         Request(id, "tools/call", w =>
         {
             w.WriteStartObject();
@@ -223,6 +223,13 @@ internal sealed class JsonRpcWriter
             else
             {
                 w.WriteStartObject();
+                w.WriteEndObject();
+            }
+
+            if (traceParent is not null)
+            {
+                w.WriteStartObject("_meta"u8);
+                w.WriteString("traceparent"u8, traceParent);
                 w.WriteEndObject();
             }
 

@@ -13,7 +13,7 @@ internal enum PendingKind
 
 /// <summary>One request in flight. <see cref="ReplyTo"/> and <see cref="RequestId"/> are set for tool calls.</summary>
 internal sealed record PendingCall(
-    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp);
+    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp, string? TraceParent = null);
 
 /// <summary>
 /// The JSON-RPC bookkeeping of one connection: id allocation and the table of requests in

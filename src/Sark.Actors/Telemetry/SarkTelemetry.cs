@@ -56,8 +56,45 @@ public static class SarkTelemetry
     public static readonly UpDownCounter<long> SseClients =
         Meter.CreateUpDownCounter<long>("sark.sse.clients", "{client}", "Clients of the node's own GET /api/v1/events now.");
 
-    public static void RecordRequest(string upstream, string operation, string outcome, long startTimestamp)
+    public static readonly Counter<long> CatalogJoins =
+        Meter.CreateCounter<long>("sark.catalog.singleflight.joins", "{lookup}", "Catalog lookups that joined a fetch already in flight instead of starting one (single-flight), by upstream.");
+
+    public static readonly ObservableGauge<long> StdioRss =
+        Meter.CreateObservableGauge("sark.stdio.process.rss", ObserveStdioRss, "By", "Resident memory of each running stdio upstream process, by upstream.");
+
+    /// <summary>Front-door sessions open now, by <c>transport</c> (<see cref="Transports"/>).</summary>
+    public static readonly UpDownCounter<long> FrontDoorSessions =
+        Meter.CreateUpDownCounter<long>("sark.frontdoor.sessions", "{session}", "MCP sessions of callers open now on the front door, by transport (streamable-http, sse).");
+
+    public static readonly Counter<long> FrontDoorSessionsOpened =
+        Meter.CreateCounter<long>("sark.frontdoor.sessions.opened", "{session}", "MCP sessions of callers opened on the front door, by transport.");
+
+    public static readonly Counter<long> SlowCalls =
+        Meter.CreateCounter<long>("sark.calls.slow", "{call}", "Tool calls through the facade slower than sark.telemetry.slow-call-threshold, by server.");
+
+    /// <summary>The <c>transport</c> tag values of the front-door instruments.</summary>
+    public static class Transports
     {
+        public const string StreamableHttp = "streamable-http";
+        public const string Sse = "sse";
+    }
+
+    /// <summary>A front-door session began (one line at the call site; pair it with <see cref="SessionClosed"/>).</summary>
+    public static void SessionOpened(string transport)
+    {
+        var tag = new KeyValuePair<string, object?>("transport", transport);
+        FrontDoorSessions.Add(1, tag);
+        FrontDoorSessionsOpened.Add(1, tag);
+    }
+
+    /// <summary>A front-door session ended.</summary>
+    public static void SessionClosed(string transport) =>
+        FrontDoorSessions.Add(-1, new KeyValuePair<string, object?>("transport", transport));
+
+    public static void RecordRequest(string upstream, string operation, string outcome, long startTimestamp, string? traceParent = null)
+    {
+        if (traceParent is not null)
+            RecordUpstreamSpan(traceParent, upstream, operation, outcome, startTimestamp);
         var tags = new TagList
         {
             { "upstream", upstream },
@@ -67,6 +104,64 @@ public static class SarkTelemetry
         Requests.Add(1, tags);
         if (RequestDuration.Enabled)
             RequestDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+    }
+
+    /// <summary>
+    /// The span of one upstream request, made by the connection actor when the request ends, as a
+    /// child of the <c>traceparent</c> the request message carried across the actor hop. It is
+    /// started and stopped at once with the request's real start time, so no Activity stays
+    /// ambient on the actor's thread.
+    /// </summary>
+    public static void RecordUpstreamSpan(string traceParent, string upstream, string operation, string outcome, long startTimestamp)
+    {
+        if (!ActivitySource.HasListeners() || !ActivityContext.TryParse(traceParent, null, out var parent))
+            return;
+        var previous = Activity.Current;
+        var started = DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(startTimestamp);
+        var activity = ActivitySource.StartActivity("sark.upstream " + operation, ActivityKind.Client, parent, startTime: started);
+        if (activity is not null)
+        {
+            activity.SetTag("sark.upstream", upstream);
+            activity.SetTag("sark.operation", operation);
+            activity.SetTag("sark.outcome", outcome);
+            if (outcome is not ("ok" or "tool_error"))
+                activity.SetStatus(ActivityStatusCode.Error, outcome);
+            activity.Stop();
+        }
+
+        Activity.Current = previous;
+    }
+
+    /// <summary>
+    /// Starts a child span of <paramref name="parent"/> without leaving it ambient: the caller
+    /// keeps it and ends it with <see cref="StopDetached"/>.
+    /// </summary>
+    public static Activity? StartDetached(string name, ActivityKind kind, ActivityContext parent)
+    {
+        var previous = Activity.Current;
+        var activity = ActivitySource.StartActivity(name, kind, parent);
+        Activity.Current = previous;
+        return activity;
+    }
+
+    /// <summary>Ends a span from <see cref="StartDetached"/>, leaving <see cref="Activity.Current"/> as it was.</summary>
+    public static void StopDetached(Activity? activity)
+    {
+        if (activity is null)
+            return;
+        var previous = Activity.Current;
+        activity.Stop();
+        Activity.Current = previous;
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveStdioRss()
+    {
+        foreach (var (upstream, pid) in Upstreams.Stdio.ChildProcesses.Running())
+        {
+            var rss = ProcessMemory.ResidentBytes(pid);
+            if (rss > 0)
+                yield return new Measurement<long>(rss, new KeyValuePair<string, object?>("upstream", upstream));
+        }
     }
 
     public static void RecordBreaker(string upstream, Sark.Actors.BreakerState state, bool transition)
@@ -82,7 +177,7 @@ public static class SarkTelemetry
         {
             BreakerTransitions.Add(1,
                 new KeyValuePair<string, object?>("upstream", upstream),
-                new KeyValuePair<string, object?>("state", state.ToString().ToLowerInvariant()));
+                new KeyValuePair<string, object?>("state", value switch { 0 => "closed", 1 => "half_open", _ => "open" }));
         }
     }
 }

@@ -1,5 +1,6 @@
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
+using Sark.Actors.Telemetry;
 
 namespace Sark.Host.Api;
 
@@ -13,6 +14,7 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<Erro
     private readonly RequestDelegate _next = next;
     private readonly ILogger _logger = logger;
     private readonly long _maxBodyBytes = options.Node.MaxRequestBodyBytes;
+    private readonly LogLimiter _limiter = LogLimiter.ForErrors(options.Telemetry.ErrorLogBurst);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -36,14 +38,16 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<Erro
         switch (ex)
         {
             case SarkException sark:
-                Log.RequestFailed(_logger, context.Request.Method, context.Request.Path, sark.Code.ToWire(), sark.Message);
+                if (_limiter.TryLog(sark.Code.ToWire(), System.Diagnostics.Stopwatch.GetTimestamp(), out var suppressed))
+                    Log.RequestFailed(_logger, context.Request.Method, context.Request.Path, sark.Code.ToWire(), sark.Message, suppressed);
                 return ApiErrors.WriteAsync(context, sark);
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 return ApiErrors.WriteAsync(context, InvokeRequest.TooLarge(_maxBodyBytes, context.TraceIdentifier));
             case BadHttpRequestException bad:
                 return ApiErrors.WriteAsync(context, bad.StatusCode, SarkErrorCode.InvalidRequest.ToWire(), $"The request could not be read: {bad.Message}");
             default:
-                Log.Unhandled(_logger, ex, context.Request.Method, context.Request.Path);
+                if (_limiter.TryLog(ApiErrors.InternalCode, System.Diagnostics.Stopwatch.GetTimestamp(), out var lost))
+                    Log.Unhandled(_logger, ex, context.Request.Method, context.Request.Path, lost);
                 return ApiErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, ApiErrors.InternalCode,
                     $"The node failed to handle the request; its log has the details under request id {context.TraceIdentifier}.");
         }

@@ -6,9 +6,6 @@ namespace Sark.Host.FrontDoor;
 /// <summary>The front door's shared state on one node: its options, the Host/Origin policy and the session ledger.</summary>
 internal sealed class FrontDoorRuntime
 {
-    private static readonly UpDownCounter<long> Sessions =
-        SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.front_door.sessions", "{session}", "Open Streamable HTTP sessions of the MCP front door.");
-
     private static readonly UpDownCounter<long> LegacySessions =
         SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.legacy_sse.sessions", "{session}", "Open sessions of the deprecated HTTP+SSE transport (/sse).");
 
@@ -45,9 +42,11 @@ internal sealed class FrontDoorRuntime
         refusal = Ledger.TryOpen(callerId, kind, out var slot);
         if (slot is null)
             return null;
-        var gauge = kind == SessionKind.Streamable ? Sessions : LegacySessions;
-        gauge.Add(1);
-        return new Counted(slot, gauge);
+        var transport = kind == SessionKind.Streamable ? SarkTelemetry.Transports.StreamableHttp : SarkTelemetry.Transports.Sse;
+        SarkTelemetry.SessionOpened(transport);
+        if (kind != SessionKind.Streamable)
+            LegacySessions.Add(1);
+        return new Counted(slot, transport);
     }
 
     /// <summary>The sentence of a refusal, naming the limit and what to do.</summary>
@@ -62,7 +61,7 @@ internal sealed class FrontDoorRuntime
         _ => "The session was refused.",
     };
 
-    private sealed class Counted(IDisposable slot, UpDownCounter<long> gauge) : IDisposable
+    private sealed class Counted(IDisposable slot, string transport) : IDisposable
     {
         private int _disposed;
 
@@ -71,7 +70,9 @@ internal sealed class FrontDoorRuntime
             if (Interlocked.Exchange(ref _disposed, 1) != 0)
                 return;
             slot.Dispose();
-            gauge.Add(-1);
+            SarkTelemetry.SessionClosed(transport);
+            if (transport == SarkTelemetry.Transports.Sse)
+                LegacySessions.Add(-1);
         }
     }
 }

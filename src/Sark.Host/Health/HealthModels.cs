@@ -9,8 +9,20 @@ internal sealed record HealthResponse(string Status);
 /// <summary><c>GET /health/live</c>: whether the actor system runs.</summary>
 internal sealed record LivenessResponse(string Status, string ActorSystem);
 
-/// <summary><c>GET /health/ready</c>: <c>ready</c> or <c>not_ready</c>, with each upstream's part in it.</summary>
-internal sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, UpstreamReadiness> Upstreams);
+/// <summary>
+/// <c>GET /health/ready</c>: <c>ready</c> or <c>not_ready</c>; <see cref="Reasons"/> says why it
+/// is not ready (empty when ready), <see cref="Checks"/> gives each dependency's state, and
+/// <see cref="Upstreams"/> each upstream's part in it.
+/// </summary>
+internal sealed record ReadinessResponse(
+    string Status, IReadOnlyList<string> Reasons, IReadOnlyDictionary<string, DependencyCheck> Checks, IReadOnlyDictionary<string, UpstreamReadiness> Upstreams);
+
+/// <summary>
+/// One dependency of readiness: <c>actor_system</c>, <c>policy</c>, <c>audit</c>. <see cref="Status"/>
+/// is <c>ok</c>, <c>disabled</c>, or what is wrong (<c>down</c>, <c>unavailable</c>, <c>failing</c>);
+/// <see cref="Blocking"/> says whether that state keeps the node from being ready.
+/// </summary>
+internal sealed record DependencyCheck(string Status, bool Blocking, string? Detail = null, string? Engine = null, string? Store = null, long? QueueDepth = null);
 
 /// <summary>
 /// One upstream in the readiness detail. <see cref="State"/> and <see cref="Breaker"/> are null

@@ -49,8 +49,12 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, Authenticat
         return _next(context);
     }
 
-    /// <summary>Health and metrics stay open: probes and scrapers carry no credentials.</summary>
+    /// <summary>
+    /// Health and metrics stay open: probes and scrapers carry no credentials. So does the status
+    /// page at <c>/</c> itself (a static page with no data; what it reads needs a credential).
+    /// </summary>
     internal static bool IsOpen(PathString path) =>
+        path.Value is "/" ||
         path.StartsWithSegments(Health, StringComparison.OrdinalIgnoreCase) ||
         path.StartsWithSegments(Metrics, StringComparison.OrdinalIgnoreCase);
 

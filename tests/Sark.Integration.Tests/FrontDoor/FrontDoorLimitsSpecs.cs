@@ -20,7 +20,8 @@ public sealed class FrontDoorLimitsNodeFixture : FrontDoorNodeFixture
 public sealed class FrontDoorLimitsSpecs(FrontDoorLimitsNodeFixture fixture) : IClassFixture<FrontDoorLimitsNodeFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-    private const string Sessions = "sark_front_door_sessions";
+    private const string Sessions = "sark_frontdoor_sessions";
+    private const string Streamable = "transport=\"streamable-http\"";
     private const string LegacySessions = "sark_legacy_sse_sessions";
 
     private HttpClient Http => fixture.Node.Http;
@@ -37,15 +38,15 @@ public sealed class FrontDoorLimitsSpecs(FrontDoorLimitsNodeFixture fixture) : I
         await AssertRefusedAsync(Alice, "max-sessions-per-caller", timeout.Token);
         var bob1 = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, Bob, timeout.Token);
         await AssertRefusedAsync(Bob, "sark.front-door.max-sessions)", timeout.Token);
-        await RawMcp.WaitForGaugeAsync(Http, Sessions, 3, Timeout);
+        await RawMcp.WaitForGaugeAsync(Http, Sessions, 3, Timeout, Streamable);
 
         await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, Alice, alice1, timeout.Token);
-        await RawMcp.WaitForGaugeAsync(Http, Sessions, 2, Timeout);
+        await RawMcp.WaitForGaugeAsync(Http, Sessions, 2, Timeout, Streamable);
         var alice3 = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, Alice, timeout.Token);
 
         foreach (var (key, id) in new[] { (Alice, alice2), (Alice, alice3), (Bob, bob1) })
             await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, key, id, timeout.Token);
-        await RawMcp.WaitForGaugeAsync(Http, Sessions, 0, Timeout);
+        await RawMcp.WaitForGaugeAsync(Http, Sessions, 0, Timeout, Streamable);
     }
 
     [Fact]

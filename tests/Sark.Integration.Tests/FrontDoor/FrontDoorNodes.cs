@@ -120,11 +120,13 @@ internal static class RawMcp
     }
 
     /// <summary>The value of a gauge at <c>/metrics</c> (0 when it has no sample yet).</summary>
-    public static async Task<double> GaugeAsync(HttpClient http, string name)
+    public static async Task<double> GaugeAsync(HttpClient http, string name, string? label = null)
     {
         var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         foreach (var line in text.Split('\n'))
         {
+            if (label is not null && !line.Contains(label, StringComparison.Ordinal))
+                continue;
             if (line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
                 return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
         }
@@ -136,8 +138,8 @@ internal static class RawMcp
     /// Polls a gauge until it has <paramref name="value"/>. The exporter caches a scrape for a
     /// moment, so a spec waits for a value it has not seen yet, or uses it only as a barrier.
     /// </summary>
-    public static Task WaitForGaugeAsync(HttpClient http, string name, double value, TimeSpan timeout) =>
-        Eventually.UntilAsync(() => GaugeAsync(http, name), v => v == value, timeout, $"{name} becoming {value}");
+    public static Task WaitForGaugeAsync(HttpClient http, string name, double value, TimeSpan timeout, string? label = null) =>
+        Eventually.UntilAsync(() => GaugeAsync(http, name, label), v => v == value, timeout, $"{name}{(label is null ? "" : " " + label)} becoming {value}");
 }
 
 /// <summary>An open SSE response read line by line (the legacy <c>/sse</c> stream or a GET stream).</summary>

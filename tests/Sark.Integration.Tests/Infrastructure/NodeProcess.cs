@@ -47,9 +47,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
     public Uri BaseAddress => Http.BaseAddress!;
 
     /// <summary>Starts a node with <paramref name="hocon"/> (or the bundled default when null) and waits until it listens.</summary>
-    public static async Task<NodeProcess> StartAsync(string? hocon, TimeSpan? timeout = null, int port = 0)
+    public static async Task<NodeProcess> StartAsync(string? hocon, TimeSpan? timeout = null, int port = 0, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var node = Launch(hocon, ["--bind", $"127.0.0.1:{port}"]);
+        var node = Launch(hocon, ["--bind", $"127.0.0.1:{port}"], environment);
         try
         {
             var address = await node.WaitUntilListeningAsync(timeout ?? DefaultStartTimeout).ConfigureAwait(false);
@@ -148,7 +148,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public string Describe() => $"--- node stdout ---\n{Stdout}\n--- node stderr ---\n{Stderr}";
 
-    private static NodeProcess Launch(string? hocon, IReadOnlyList<string> arguments)
+    private static NodeProcess Launch(string? hocon, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         string? configPath = null;
         if (hocon is not null)
@@ -182,6 +182,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
             start.Environment.Remove(name);
         if (Path.GetDirectoryName(NodePaths.Dotnet) is { Length: > 0 } dotnetDirectory)
             start.Environment["PATH"] = dotnetDirectory + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
 
         var process = new Process { StartInfo = start };
         var node = new NodeProcess(process, configPath);
@@ -218,7 +221,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         throw new InvalidOperationException("unreachable");
     }
 
-    [GeneratedRegex(@"Now listening on: (?<url>https?://\S+)")]
+    [GeneratedRegex(@"Now listening on: (?<url>https?://[^\s""]+)")]
     private static partial Regex ListeningLine();
 }
 

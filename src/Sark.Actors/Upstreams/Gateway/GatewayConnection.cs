@@ -180,7 +180,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         cancellation.CancelAfter(timeout);
         var start = Stopwatch.GetTimestamp();
-        _inFlight[call.RequestId] = new InFlight(call.RequestId, replyTo, cancellation);
+        _inFlight[call.RequestId] = new InFlight(call.RequestId, replyTo, cancellation, call.TraceParent);
         var requestId = call.RequestId;
         var tool = call.Tool;
         _client.InvokeAsync(call.Server, tool, call.Arguments, new CallHeaders(requestId, call.TraceParent, call.BearerToken), cancellation.Token).PipeTo(Self,
@@ -205,7 +205,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
 
         if (outcome.Error is { } error)
         {
-            SarkTelemetry.RecordRequest(_options.Name, "invoke", error.Code.ToWire(), done.Start);
+            SarkTelemetry.RecordRequest(_options.Name, "invoke", error.Code.ToWire(), done.Start, call.TraceParent);
             call.ReplyTo.Tell(new ToolCallFailed(done.RequestId, error));
             if (outcome.CountsAsFailure && _failures.RecordFailure())
                 Fault($"{_failures.Consecutive} consecutive requests failed ({error.Message}); failure-threshold is {_options.FailureThreshold}");
@@ -213,7 +213,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
         }
 
         _failures.RecordSuccess();
-        SarkTelemetry.RecordRequest(_options.Name, "invoke", outcome.IsError ? "tool_error" : "ok", done.Start);
+        SarkTelemetry.RecordRequest(_options.Name, "invoke", outcome.IsError ? "tool_error" : "ok", done.Start, call.TraceParent);
         call.ReplyTo.Tell(new ToolCallCompleted(done.RequestId, outcome.Result!.Value, outcome.IsError));
     }
 
@@ -239,7 +239,7 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
         Timers.StartSingleTimer(FaultTimer, ConnectionFault.AckTimedOut.Instance, ConnectionFault.AckTimeout);
     }
 
-    private sealed record InFlight(string RequestId, IActorRef ReplyTo, CancellationTokenSource Cancellation);
+    private sealed record InFlight(string RequestId, IActorRef ReplyTo, CancellationTokenSource Cancellation, string? TraceParent = null);
 
     private sealed record Discovered(Discovery Discovery) : INoSerializationVerificationNeeded;
 

@@ -86,7 +86,7 @@ internal sealed partial class McpHttpServer
         {
             _failures.RecordSuccess();
             _recovered = false;
-            SarkTelemetry.RecordRequest(_options.Name, "tools/call", done.IsError ? "tool_error" : "ok", flight.Since);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", done.IsError ? "tool_error" : "ok", flight.Since, flight.Call.TraceParent);
             flight.ReplyTo.Tell(new ToolCallCompleted(flight.Call.RequestId, done.Result, done.IsError));
             return;
         }
@@ -104,7 +104,7 @@ internal sealed partial class McpHttpServer
         var error = failure.IsFatal
             ? ConnectionFault.Error(_options, failure.Reason, _attempt) with { NotSent = failure.NotSent }
             : failure.ToCallError(_options.Name, flight.Call.Tool, timeout);
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", failure.Kind == McpHttpFailureKind.Cancelled ? "cancelled" : error.Code.ToWire(), flight.Since);
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", failure.Kind == McpHttpFailureKind.Cancelled ? "cancelled" : error.Code.ToWire(), flight.Since, flight.Call.TraceParent);
         flight.ReplyTo.Tell(new ToolCallFailed(flight.Call.RequestId, error));
         if (flight.Generation != _generation)
             return; // a call of a session already ended: its failure says nothing about the new one
@@ -145,7 +145,7 @@ internal sealed partial class McpHttpServer
         {
             flight.Cancellation.Cancel();
             flight.Cancellation.Dispose();
-            SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), flight.Since);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), flight.Since, flight.Call.TraceParent);
             flight.ReplyTo.Tell(new ToolCallFailed(flight.Call.RequestId, error));
         }
 

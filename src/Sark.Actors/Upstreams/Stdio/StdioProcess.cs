@@ -37,6 +37,9 @@ internal sealed partial class StdioProcess
 
     public int ProcessId { get; private set; }
 
+    /// <summary>The upstream this process serves.</summary>
+    public string Upstream => _options.Name;
+
     /// <summary>Completes when the process has exited and been reaped.</summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
@@ -333,6 +336,9 @@ internal static class ChildProcesses
     }
 
     public static void Untrack(StdioProcess process) => Live.TryRemove(process, out _);
+
+    /// <summary>The upstream and process id of every tracked process (for the RSS gauge).</summary>
+    public static IEnumerable<(string Upstream, int Pid)> Running() => Live.Keys.Select(p => (p.Upstream, p.ProcessId));
 
     /// <summary>Stops every tracked process (gracefully) and waits for them, up to <paramref name="timeout"/>; kills what is left.</summary>
     public static async Task StopAllAsync(TimeSpan timeout)

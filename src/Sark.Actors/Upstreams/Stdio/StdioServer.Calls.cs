@@ -53,8 +53,8 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since));
-        var line = _writer.CallTool(id, call.Tool, call.Arguments);
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since, call.TraceParent));
+        var line = _writer.CallTool(id, call.Tool, call.Arguments, call.TraceParent);
         if (line.Length > _options.MaxMessageBytes)
         {
             _pending.TryRemove(id, out _);
@@ -78,7 +78,7 @@ internal sealed partial class StdioServer
     {
         if (!_pending.TryRemove(id, out var call))
             return;
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_timeout", call.StartTimestamp);
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_timeout", call.StartTimestamp, call.TraceParent);
         SendCancelled(id, "timed out");
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
             $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
@@ -101,7 +101,7 @@ internal sealed partial class StdioServer
         if (_pending.TryRemoveByRequestId(requestId, out var id, out var call))
         {
             Timers.Cancel(id);
-            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp, call.TraceParent);
             SendCancelled(id, "cancelled by the caller");
             return;
         }
@@ -128,7 +128,7 @@ internal sealed partial class StdioServer
         }
 
         Timers.Cancel(known);
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp);
+        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp, call.TraceParent);
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.TooLarge,
             $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));
     }
@@ -145,7 +145,7 @@ internal sealed partial class StdioServer
         {
             if (call.Kind != PendingKind.CallTool)
                 continue;
-            SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp);
+            SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp, call.TraceParent);
             call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));
         }
 

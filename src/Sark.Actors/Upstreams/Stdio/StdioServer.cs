@@ -223,7 +223,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 _failures.RecordSuccess();
                 if (response.Error is { } error)
                 {
-                    SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_error", call.StartTimestamp);
+                    SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_error", call.StartTimestamp, call.TraceParent);
                     call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(
                         SarkErrorCode.UpstreamError,
                         $"Upstream '{_options.Name}' answered tools/call '{call.Tool}' with JSON-RPC error {error.Code}: {error.Message}",
@@ -234,7 +234,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
                 var result = response.Result!.Value;
                 var isError = McpMessages.IsToolError(result);
-                SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp);
+                SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp, call.TraceParent);
                 call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
                 break;
             case PendingKind.Initialize when response.Error is { } refused:

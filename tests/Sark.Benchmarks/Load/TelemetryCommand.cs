@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Sark.Actors.Configuration;
+using Sark.Actors.Telemetry;
+
+namespace Sark.Benchmarks.Load;
+
+/// <summary>
+/// <c>telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16]</c> (issue 8): the
+/// whole invoke path (facade → embedded policy → demo server over stdio) with tracing and
+/// metrics on against both off, in one run. The listeners are process-wide, so the two modes
+/// take turns on the same runtime and process (off, on, off, on, ...), and the totals of each
+/// mode are compared. "On" is what a node does: a TracerProvider that records every span of the
+/// <c>Sark.Actors</c> source (always-on sampler) and a MeterProvider that aggregates every
+/// instrument of the meter (read every 10 s by the in-memory exporter, as a scrape would).
+/// </summary>
+internal static class TelemetryCommand
+{
+    public const string Command = "telemetry";
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static async Task<int> RunAsync(Args args)
+    {
+        var seconds = args.Int("--seconds", 5, 1, 600);
+        var warmup = args.Int("--warmup", 2, 0, 600);
+        var rounds = args.Int("--rounds", 2, 1, 50);
+        var concurrencies = args.IntList("--concurrency", [1, 16], 1, 256);
+        // off and on are compared; tracing (spans only) and metrics (instruments only) show where the cost is.
+        var modes = args.StringList("--modes", ["off", "on"]);
+        if (modes.Any(m => m is not ("off" or "on" or "tracing" or "metrics")))
+            throw new ArgumentException("--modes: a list of off, on, tracing, metrics.");
+        var layout = RepoLayout.Find();
+        if (layout.DemoServerDll() is not { } demo)
+        {
+            Console.Error.WriteLine("telemetry: src/Sark.DemoServer is not built (dotnet build src/Sark.DemoServer -c Release).");
+            return 1;
+        }
+
+        var options = SarkConfigLoader.Parse(BenchConfig.Hocon(layout, ("demo", [RepoLayout.OnPath("dotnet"), demo.Dll])));
+        var recorder = new LatencyRecorder((int)Math.Min(16_000_000L, Math.Max(1_000_000L, seconds * 200_000L)));
+        var results = new List<RunResult>();
+        var output = new StringBuilder();
+        using (var setup = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted))
+        {
+            setup.CancelAfter(TimeSpan.FromSeconds(90));
+            StdioCommand.Progress("telemetry: starting facade + policy → demo server…");
+            await using var target = await FacadeTarget.StartAsync(options, "demo", setup.Token, name: "facade").ConfigureAwait(false);
+            foreach (var concurrency in concurrencies)
+            {
+                for (var round = 0; round < rounds && !Machine.Interrupted.IsCancellationRequested; round++)
+                {
+                    foreach (var mode in modes)
+                    {
+                        var exported = new List<Metric>();
+                        var on = mode == "on";
+                        using var tracing = on || mode == "tracing" ? Sdk.CreateTracerProviderBuilder().AddSource(SarkTelemetry.Name).SetSampler(new AlwaysOnSampler()).Build() : null;
+                        using var metrics = on || mode == "metrics"
+                            ? Sdk.CreateMeterProviderBuilder().AddMeter(SarkTelemetry.Name)
+                                .AddInMemoryExporter(exported, reader => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000).Build()
+                            : null;
+                        var name = mode switch { "on" => "tracing+metrics on", "off" => "both off", _ => mode + " only" };
+                        StdioCommand.Progress($"{name} c={concurrency} round {round + 1}: warm-up {warmup}s, run {seconds}s…");
+                        var result = await ClosedLoop.RunAsync(target, concurrency, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
+                        results.Add(result with { Path = name });
+                        StdioCommand.Progress(string.Create(Inv, $"  {result.Calls} calls, {result.Throughput:0}/s, p50 {result.Latency.P50:0.000} ms, {result.Errors} errors"));
+                    }
+                }
+            }
+        }
+
+        output.AppendLine();
+        output.AppendLine("## telemetry cost (issue 8)");
+        output.AppendLine();
+        output.Append(Machine.Describe());
+        output.AppendLine();
+        output.AppendLine(Inv, $"### Invoke path with tracing and metrics on vs both off: closed loop, {rounds} alternating rounds per mode, warm-up {warmup} s, {seconds} s per run");
+        output.AppendLine();
+        output.AppendLine("- path: `SarkRuntime.Start` facade, embedded policy (one allow rule, decisions cached), no audit, mcp-stdio demo server, tool `echo`");
+        output.AppendLine("- on: TracerProvider (source `Sark.Actors`, always-on sampler, spans recorded, no exporter) + MeterProvider (meter `Sark.Actors`, in-memory exporter every 10 s)");
+        output.AppendLine();
+        output.Append(Report.Table(results));
+        output.AppendLine();
+        output.AppendLine("| c | calls/s off | calls/s on | on / off | p50 off ms | p50 on ms | target | met |");
+        output.AppendLine("|---:|---:|---:|---:|---:|---:|---:|:---:|");
+        var met = true;
+        foreach (var c in concurrencies)
+        {
+            var off = results.Where(r => r.Path == "both off" && r.Concurrency == c).ToList();
+            var on = results.Where(r => r.Path == "tracing+metrics on" && r.Concurrency == c).ToList();
+            if (off.Count == 0 || on.Count == 0)
+                continue;
+            double Rate(List<RunResult> runs) => runs.Sum(r => r.Calls) / runs.Sum(r => r.Seconds);
+            var ratio = Rate(on) / Rate(off);
+            met &= ratio >= 0.95;
+            output.AppendLine(Inv,
+                $"| {c} | {Rate(off):0} | {Rate(on):0} | {100 * ratio:0.0} % | {off.Average(r => r.Latency.P50):0.000} | {on.Average(r => r.Latency.P50):0.000} | ≥ 95 % | {(ratio >= 0.95 ? "yes" : "**no**")} |");
+        }
+
+        Console.Write(output.ToString());
+        return met ? 0 : 1;
+    }
+}
