@@ -76,12 +76,12 @@ public sealed class FrontDoorLoadSpecs(FrontDoorLoadNodeFixture fixture, ITestOu
     {
         using var timeout = new CancellationTokenSource(Timeout);
         var http = fixture.Node.Http;
-        await RawMcp.WaitForGaugeAsync(http, "sark_front_door_sessions", 0, Timeout);
+        await RawMcp.WaitForGaugeAsync(http, "sark_frontdoor_sessions", 0, Timeout, "transport=\"streamable-http\"");
         var sessionId = await RawMcp.OpenSessionAsync(http, fixture.Mcp, apiKey: null, timeout.Token);
-        await RawMcp.WaitForGaugeAsync(http, "sark_front_door_sessions", 1, Timeout);
+        await RawMcp.WaitForGaugeAsync(http, "sark_frontdoor_sessions", 1, Timeout, "transport=\"streamable-http\"");
 
         // Polling /metrics does not touch the session; the SDK prunes idle sessions every 5 s.
-        await RawMcp.WaitForGaugeAsync(http, "sark_front_door_sessions", 0, TimeSpan.FromSeconds(30));
+        await RawMcp.WaitForGaugeAsync(http, "sark_frontdoor_sessions", 0, TimeSpan.FromSeconds(30), "transport=\"streamable-http\"");
 
         using var response = await http.SendAsync(RawMcp.Post(fixture.Mcp, RawMcp.ListToolsBody, apiKey: null, sessionId), timeout.Token);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
