@@ -66,6 +66,17 @@ public static partial class SarkConfigLoader
             HttpBind = ReadBind(sark, "node.http.bind"),
             MaxRequestBodyBytes = ReadSize(sark, "node.http.max-request-body", 1, long.MaxValue),
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
+            Ops = new Ops.OpsOptions
+            {
+                Enabled = ReadBool(sark, "node.ops.enabled"),
+                Bind = ReadBind(sark, "node.ops.bind"),
+                Token = sark.GetString("node.ops.token", "") ?? "",
+                DefaultTimeout = ReadDuration(sark, "node.ops.default-timeout"),
+                MaxTimeout = ReadDuration(sark, "node.ops.max-timeout"),
+                MaxSessions = ReadInt(sark, "node.ops.max-sessions", 1, 1000),
+                LogLines = ReadInt(sark, "node.ops.log-lines", 1, 100_000),
+                PortFile = sark.GetString("node.ops.port-file", "") ?? "",
+            }.Validate(),
         };
 
         var defaults = sark.GetConfig("upstream-defaults") ?? Config.Empty;

@@ -100,6 +100,9 @@ public sealed record NodeOptions
 
     /// <summary>The largest REST request body accepted.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>The ops console's command host (<c>sark.node.ops</c>).</summary>
+    public Ops.OpsOptions Ops { get; init; } = new();
 }
 
 /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>
