@@ -38,7 +38,7 @@ internal static class Node
             var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
             var commandLine = parsed.Value!;
             var frontDoor = NodeConfiguration.LoadFrontDoor(commandLine);
-            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy, frontDoor);
+            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy, frontDoor, NodeConfiguration.LoadConfig(commandLine));
         }
         catch (SarkConfigException ex)
         {

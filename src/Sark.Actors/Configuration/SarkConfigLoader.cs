@@ -36,6 +36,19 @@ public static partial class SarkConfigLoader
         return Load(config.WithFallback(Defaults), appDirectory);
     }
 
+    /// <summary>The configuration text as Akka reads it, on top of the embedded defaults (what the ops console's <c>config show</c> renders).</summary>
+    public static Config ParseConfig(string hocon)
+    {
+        try
+        {
+            return ConfigurationFactory.ParseString(SubstituteEnvironment(hocon)).WithFallback(Defaults);
+        }
+        catch (Exception ex)
+        {
+            throw new SarkConfigException($"The configuration is not valid HOCON: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>
     /// Replaces <c>${VAR}</c> and <c>${?VAR}</c> (a name without dots) by the environment
     /// variable's value as a quoted string, when it is set. Akka's HOCON parser does not read

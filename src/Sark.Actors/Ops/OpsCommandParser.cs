@@ -32,23 +32,35 @@ public sealed record OpsParse(OpsCommand? Command, string? Code, string? Error);
 /// </summary>
 public static class OpsCommandParser
 {
+    /// <summary>The name of a palette's only command when the palette is the command itself (<c>call &lt;server&gt; &lt;tool&gt;</c>).</summary>
+    public const string PaletteCommand = "";
+
     public static OpsParse Parse(IReadOnlyList<string> argv, IReadOnlyDictionary<string, PaletteDefinition> palettes)
     {
         if (argv.Count == 0)
             return Fail("invalid_request", "No command given. Type 'help' in the console, or see the catalogue.");
         if (!palettes.TryGetValue(argv[0], out var palette))
             return Fail("not_found", $"No palette '{argv[0]}'. Palettes: {string.Join(", ", palettes.Keys.Order(StringComparer.Ordinal))}.");
-        if (argv.Count < 2)
-            return Fail("invalid_request", $"'{palette.Name}' needs a command: {string.Join(", ", palette.Commands.Select(c => c.Name))}.");
-        var definition = palette.Find(argv[1]);
-        if (definition is null)
-            return Fail("not_found", $"'{palette.Name}' has no command '{argv[1]}'. Commands: {string.Join(", ", palette.Commands.Select(c => c.Name))}.");
+        var first = 2;
+        var definition = palette.Find(PaletteCommand);
+        if (definition is not null)
+        {
+            first = 1;
+        }
+        else
+        {
+            if (argv.Count < 2)
+                return Fail("invalid_request", $"'{palette.Name}' needs a command: {string.Join(", ", palette.Commands.Select(c => c.Name))}.");
+            definition = palette.Find(argv[1]);
+            if (definition is null)
+                return Fail("not_found", $"'{palette.Name}' has no command '{argv[1]}'. Commands: {string.Join(", ", palette.Commands.Select(c => c.Name))}.");
+        }
 
         var usage = $"Usage: {definition.Usage(palette.Name)}";
         var values = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         var positional = definition.Arguments.Where(a => a.Switch is null).ToList();
         var next = 0;
-        for (var i = 2; i < argv.Count; i++)
+        for (var i = first; i < argv.Count; i++)
         {
             var token = argv[i];
             if (token.Length > 1 && token[0] == '-' && !IsNumber(token))
@@ -95,49 +107,8 @@ public static class OpsCommandParser
         return new OpsParse(new OpsCommand(palette.Name, definition, values.ToImmutable()), null, null);
     }
 
-    /// <summary>Splits a command line typed at a prompt into words: blanks separate, quotes ('…' or "…") group.</summary>
-    public static IReadOnlyList<string> Split(string line)
-    {
-        var words = new List<string>();
-        var current = new System.Text.StringBuilder();
-        var inWord = false;
-        char quote = '\0';
-        foreach (var c in line)
-        {
-            if (quote != '\0')
-            {
-                if (c == quote)
-                    quote = '\0';
-                else
-                    current.Append(c);
-                continue;
-            }
-
-            if (c is '"' or '\'')
-            {
-                quote = c;
-                inWord = true;
-            }
-            else if (char.IsWhiteSpace(c))
-            {
-                if (inWord)
-                {
-                    words.Add(current.ToString());
-                    current.Clear();
-                    inWord = false;
-                }
-            }
-            else
-            {
-                current.Append(c);
-                inWord = true;
-            }
-        }
-
-        if (inWord)
-            words.Add(current.ToString());
-        return words;
-    }
+    /// <summary>Splits a command line typed at a prompt into words (<see cref="CommandLineWords.Split"/>).</summary>
+    public static IReadOnlyList<string> Split(string line) => CommandLineWords.Split(line);
 
     private static bool IsNumber(string token) => double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 

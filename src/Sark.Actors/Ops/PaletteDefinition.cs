@@ -61,7 +61,9 @@ public sealed record CommandDefinition(string Name, string Help, ImmutableArray<
     /// <summary>The usage line: <c>upstream restart &lt;name&gt;</c>.</summary>
     public string Usage(string palette)
     {
-        var parts = new List<string> { palette, Name };
+        var parts = new List<string> { palette };
+        if (Name.Length > 0)
+            parts.Add(Name);
         foreach (var a in Arguments)
         {
             var text = a.Switch is null ? $"<{a.Name}>" : a.IsFlag ? a.Alias ?? a.Switch : $"{a.Alias ?? a.Switch} {a.Name.ToUpperInvariant()}";

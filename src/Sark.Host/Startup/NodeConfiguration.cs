@@ -42,6 +42,10 @@ internal static class NodeConfiguration
         return auth;
     }
 
+    /// <summary>The configuration as read (file or embedded default, over the reference defaults), for the ops console's <c>config show</c>.</summary>
+    public static Akka.Configuration.Config LoadConfig(CommandLine commandLine) =>
+        SarkConfigLoader.ParseConfig(commandLine.ConfigPath is { } path ? ReadFile(path) : ReadEmbedded());
+
     /// <summary>Reads <c>sark.front-door</c> from the same source as <see cref="Load"/>.</summary>
     public static FrontDoor.FrontDoorOptions LoadFrontDoor(CommandLine commandLine) =>
         FrontDoor.FrontDoorOptions.Parse(commandLine.ConfigPath is { } path ? ReadFile(path) : ReadEmbedded());

@@ -40,7 +40,8 @@ internal sealed class ConfigPalette : OpsPalette
                 return;
             }
 
-            Line($"{path} {text}");
+            foreach (var line in $"{path} {text}".Split('\n'))
+                Line(line);
             Done();
         }
 

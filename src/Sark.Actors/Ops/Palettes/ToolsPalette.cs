@@ -64,7 +64,7 @@ internal sealed class CallPalette : OpsPalette
 {
     public override PaletteDefinition Definition { get; } = new("call", "Call a tool through the gateway (policy and audit apply).",
     [
-        new CommandDefinition("tool", "Call <server> <tool> with --args JSON, as --as SUBJECT (local by default).",
+        new CommandDefinition(OpsCommandParser.PaletteCommand, "Call <server> <tool> with --args JSON, as --as SUBJECT (local by default).",
         [
             ArgumentDefinition.Positional("server", "the server"),
             ArgumentDefinition.Positional("tool", "the tool"),
