@@ -47,7 +47,8 @@ internal sealed class CachePalette : OpsPalette
                             ["misses"] = s.Misses,
                             ["fetches"] = s.Fetches,
                             ["fetch_failures"] = s.FetchFailures,
-                            ["fresh"] = s.ExpiresAt is not { } at || at > now,
+                            // Pushed (mcp-*, no TTL): always current. Pulled: fresh until the listing expires (none after a clear).
+                            ["fresh"] = s.Ttl is null || (s.ExpiresAt is { } at && at > now),
                             ["expires_at"] = s.ExpiresAt is { } e && e > DateTimeOffset.MinValue ? e.ToString("O") : null,
                         });
                     }
