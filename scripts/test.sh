@@ -20,6 +20,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     || { echo "postgresql install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+echo "== tmux (the interactive ops console spec drives sark in a pseudo-terminal)"
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq tmux) \
+    || { echo "tmux install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 echo "== building"
 dotnet build Sark.Actors.sln -c Release -nologo -v q || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 

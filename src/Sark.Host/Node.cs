@@ -55,6 +55,11 @@ internal static class Node
             {
                 return ConfigurationError(configError.Message);
             }
+            catch (Sark.Actors.Ops.OpsBindException ex)
+            {
+                Console.Error.WriteLine($"sark: {ex.Message}");
+                return ExitStartFailed;
+            }
             catch (IOException ex)
             {
                 Console.Error.WriteLine($"sark: cannot listen on {options.Node.HttpBind}: {ex.Message}");

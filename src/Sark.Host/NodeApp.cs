@@ -43,6 +43,8 @@ internal static class NodeApp
             akka.WithSarkOps(config);
         });
         builder.Services.AddSarkOpsLogs(options.Node.Ops.LogLines);
+        if (options.Node.Ops.Enabled)
+            builder.Services.AddHostedService<Startup.OpsListening>();
         builder.Services.AddSarkGateway();
         builder.Services.AddSingleton(sp => new PolicyReloader(
             reloadPolicy ?? (() => options.Policy), sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<ILogger<PolicyReloader>>()));

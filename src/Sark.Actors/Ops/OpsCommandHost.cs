@@ -58,7 +58,7 @@ internal sealed class OpsCommandHost : UntypedActor
             case Tcp.CommandFailed { Cmd: Tcp.Bind } failed:
                 var reason = failed.CauseString ?? "the address is in use or not available";
                 _log.Error("Ops console cannot listen on {0}: {1}", _options.Bind, reason);
-                _bound.TrySetException(new IOException($"The ops console cannot listen on {_options.Bind}: {reason}"));
+                _bound.TrySetException(new OpsBindException($"the ops console cannot listen on {_options.Bind} (sark.node.ops.bind): {reason}"));
                 break;
             case Tcp.Connected connected:
                 var full = _sessions.Count >= _options.MaxSessions;
@@ -91,3 +91,6 @@ internal sealed class OpsCommandHost : UntypedActor
         }
     }
 }
+
+/// <summary>The command host could not listen on <c>sark.node.ops.bind</c> (the address is taken or not this machine's).</summary>
+public sealed class OpsBindException(string message) : IOException(message);

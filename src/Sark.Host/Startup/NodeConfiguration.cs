@@ -26,6 +26,12 @@ internal static class NodeConfiguration
             KestrelBinding.Parse(options.Node.HttpBind);
         }
 
+        if (commandLine.OpsBind is { } opsBind)
+        {
+            SarkConfigLoader.ValidateBind(opsBind, "--ops-bind");
+            options = options with { Node = options.Node with { Ops = (options.Node.Ops with { Bind = opsBind }).Validate() } };
+        }
+
         return options;
     }
 

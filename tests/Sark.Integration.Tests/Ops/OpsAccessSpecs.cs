@@ -74,3 +74,26 @@ public sealed class OpsAccessSpecs
         return port;
     }
 }
+
+/// <summary>A console port that is taken fails the node's start, as a taken HTTP port does.</summary>
+public sealed class OpsBindSpecs
+{
+    [Fact]
+    public async Task A_console_port_in_use_keeps_the_node_from_starting_with_exit_code_1()
+    {
+        var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+            var exit = await NodeProcess.RunToExitAsync(NodeConfigs.Demo() + $"\nsark.node.ops.bind = \"127.0.0.1:{port}\"\n", ["--bind", "127.0.0.1:0"], TimeSpan.FromSeconds(60));
+
+            Assert.Equal(1, exit.ExitCode);
+            Assert.Contains($"the ops console cannot listen on 127.0.0.1:{port}", exit.StderrText, StringComparison.Ordinal);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+}
