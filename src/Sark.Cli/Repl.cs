@@ -44,6 +44,20 @@ internal sealed class Repl(OpsClient client, ConsoleSettings settings)
     /// <summary>A small line editor: insert, Backspace/Delete, Left/Right/Home/End, Up/Down history, Tab completion, Ctrl+C clears, Ctrl+D on an empty line leaves.</summary>
     private string? ReadInteractive(string prompt)
     {
+        // At the prompt Ctrl+C is a key (it clears the line); while a command runs it cancels that command.
+        Console.TreatControlCAsInput = true;
+        try
+        {
+            return ReadKeys(prompt);
+        }
+        finally
+        {
+            Console.TreatControlCAsInput = false;
+        }
+    }
+
+    private string? ReadKeys(string prompt)
+    {
         var buffer = new StringBuilder();
         var cursor = 0;
         var recall = _history.Count;

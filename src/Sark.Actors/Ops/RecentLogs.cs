@@ -9,7 +9,7 @@ namespace Sark.Actors.Ops;
 /// <see cref="SecretRedactor.RedactText"/>, so a secret that reached a log message is not served
 /// again. Register it with <c>services.AddSarkOpsLogs()</c>.
 /// </summary>
-public sealed class RecentLogs : ILoggerProvider
+public sealed partial class RecentLogs : ILoggerProvider
 {
     private readonly object _gate = new();
     private readonly LogLine[] _ring;
@@ -31,6 +31,13 @@ public sealed class RecentLogs : ILoggerProvider
 
     public void Add(DateTimeOffset timestamp, LogLevel level, string category, string message)
     {
+        // Akka's logger bridge prefixes "[INFO][time][Thread 0007][akka://sark/user/...] ": the actor's path is the better category.
+        if (AkkaPrefix().Match(message) is { Success: true } akka)
+        {
+            category = akka.Groups["path"].Value;
+            message = message[akka.Length..];
+        }
+
         var line = new LogLine(timestamp, LevelName(level), category, SecretRedactor.RedactText(message));
         lock (_gate)
         {
@@ -69,6 +76,9 @@ public sealed class RecentLogs : ILoggerProvider
         LogLevel.Critical => "crit",
         _ => level.ToString().ToLower(CultureInfo.InvariantCulture),
     };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[[A-Z]+\]\[[^\]]*\]\[Thread [0-9]+\]\[(?<path>[^\]]*)\] ")]
+    private static partial System.Text.RegularExpressions.Regex AkkaPrefix();
 
     private sealed class RingLogger(RecentLogs ring, string category) : ILogger
     {

@@ -31,3 +31,19 @@ public sealed class RecentLogsSpecs
         Assert.DoesNotContain("verysecretkey123", line.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class RecentLogsAkkaSpecs
+{
+    [Fact]
+    public void An_akka_log_line_is_kept_with_the_actor_path_as_its_category()
+    {
+        var ring = new RecentLogs(capacity: 4);
+
+        ring.Add(DateTimeOffset.UnixEpoch, LogLevel.Warning, "Akka.Actor.ActorSystem",
+            "[WARNING][11/24/2026 09:08:29.307Z][Thread 0015][akka://sark/user/sark/upstreams/demo] Upstream demo circuit open");
+
+        var line = Assert.Single(ring.Last(1));
+        Assert.Equal("akka://sark/user/sark/upstreams/demo", line.Category);
+        Assert.Equal("Upstream demo circuit open", line.Message);
+    }
+}
