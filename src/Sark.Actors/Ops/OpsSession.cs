@@ -13,10 +13,8 @@ namespace Sark.Actors.Ops;
 /// it says into frames, and ends it with a final frame: done, failed, <c>command_timeout</c>,
 /// or <c>cancelled</c>. Writes wait for Akka.IO's acknowledgement, with a bounded queue.
 /// </summary>
-internal sealed class OpsSession : UntypedActor, IWithTimers
+internal sealed partial class OpsSession : UntypedActor, IWithTimers
 {
-    private const long MaxQueuedBytes = 8 * 1024 * 1024;
-
     private readonly IActorRef _connection;
     private readonly EndPoint _remote;
     private readonly OpsOptions _options;
@@ -26,10 +24,6 @@ internal sealed class OpsSession : UntypedActor, IWithTimers
     private readonly bool _refuse;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FrameSplitter _splitter = new();
-    private readonly Queue<byte[]> _outbox = new();
-    private long _queuedBytes;
-    private bool _writing;
-    private bool _closing;
     private bool _authenticated;
     private Running? _running;
     private long _commands;
@@ -55,11 +49,6 @@ internal sealed class OpsSession : UntypedActor, IWithTimers
     private sealed record Running(string? Id, IActorRef Actor);
 
     private sealed record TimedOut(string? Id, TimeSpan After);
-
-    private sealed class Ack : Tcp.Event
-    {
-        public static readonly Ack Instance = new();
-    }
 
     protected override void PreStart()
     {
@@ -237,51 +226,5 @@ internal sealed class OpsSession : UntypedActor, IWithTimers
         Context.Unwatch(running.Actor);
         Context.Stop(running.Actor);
         Send(final);
-    }
-
-    private void Send(JsonObject frame)
-    {
-        var bytes = OpsFrames.Encode(frame);
-        if (!_writing)
-        {
-            _writing = true;
-            _connection.Tell(Tcp.Write.Create(ByteString.FromBytes(bytes), Ack.Instance));
-            return;
-        }
-
-        _queuedBytes += bytes.Length;
-        if (_queuedBytes > MaxQueuedBytes)
-        {
-            _log.Warning("Ops console: the client at {0} does not read its output; closing the session", _remote);
-            _connection.Tell(Tcp.Abort.Instance);
-            Context.Stop(Self);
-            return;
-        }
-
-        _outbox.Enqueue(bytes);
-    }
-
-    private void OnAck()
-    {
-        if (_outbox.Count == 0)
-        {
-            _writing = false;
-            if (_closing)
-                _connection.Tell(Tcp.Close.Instance);
-            return;
-        }
-
-        var batch = new List<byte>((int)Math.Min(_queuedBytes, int.MaxValue));
-        while (_outbox.TryDequeue(out var next))
-            batch.AddRange(next);
-        _queuedBytes = 0;
-        _connection.Tell(Tcp.Write.Create(ByteString.FromBytes([.. batch]), Ack.Instance));
-    }
-
-    private void Close()
-    {
-        _closing = true;
-        if (!_writing)
-            _connection.Tell(Tcp.Close.Instance);
     }
 }

@@ -83,6 +83,10 @@ internal sealed class UpstreamPalette : OpsPalette
                     Row(new JsonObject { ["name"] = done.Upstream, ["action"] = "stop", ["previous_pid"] = done.PreviousProcessId, ["message"] = done.Message });
                     Done();
                     break;
+                case OperatorDone done when done.Action == OperatorAction.Start && done.Message.EndsWith("already running.", StringComparison.Ordinal):
+                    Line(done.Message);
+                    Done();
+                    break;
                 case OperatorDone done:
                     _done = done;
                     Services.Children.Upstreams.Tell(ListUpstreams.Instance);
@@ -145,13 +149,6 @@ internal sealed class UpstreamPalette : OpsPalette
                     ["state"] = Wire(s.State.ToString()),
                     ["message"] = _done.Message,
                 });
-                Done();
-                return;
-            }
-
-            if (s is { State: UpstreamState.Ready } && _done!.Message.EndsWith("already running.", StringComparison.Ordinal))
-            {
-                Line(_done.Message);
                 Done();
                 return;
             }
