@@ -52,12 +52,12 @@ internal sealed class OpsCommandHost : UntypedActor
                 _listener = Sender;
                 var address = (IPEndPoint)bound.LocalAddress;
                 WritePortFile(address);
-                _log.Info("Ops console listening on {0}:{1}{2}", address.Address, address.Port, _options.RequiresToken ? " (token required)" : "");
+                _log.Info("Ops console listening on {Address}:{Port}{TokenNote}", address.Address, address.Port, _options.RequiresToken ? " (token required)" : "");
                 _bound.TrySetResult(address);
                 break;
             case Tcp.CommandFailed { Cmd: Tcp.Bind } failed:
                 var reason = failed.CauseString ?? "the address is in use or not available";
-                _log.Error("Ops console cannot listen on {0}: {1}", _options.Bind, reason);
+                _log.Error("Ops console cannot listen on {Bind}: {Reason}", _options.Bind, reason);
                 _bound.TrySetException(new OpsBindException($"the ops console cannot listen on {_options.Bind} (sark.node.ops.bind): {reason}"));
                 break;
             case Tcp.Connected connected:
@@ -87,7 +87,7 @@ internal sealed class OpsCommandHost : UntypedActor
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _log.Warning("Ops console: could not write port-file {0}: {1}", _options.PortFile, ex.Message);
+            _log.Warning("Ops console: could not write port-file {PortFile}: {Reason}", _options.PortFile, ex.Message);
         }
     }
 }

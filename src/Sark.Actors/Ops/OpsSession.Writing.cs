@@ -37,7 +37,7 @@ internal sealed partial class OpsSession
         _queuedBytes += bytes.Length;
         if (_queuedBytes > MaxQueuedBytes)
         {
-            _log.Warning("Ops console: the client at {0} does not read its output; closing the session", _remote);
+            _log.Warning("Ops console: the client at {Remote} does not read its output; closing the session", _remote);
             _connection.Tell(Tcp.Abort.Instance);
             Context.Stop(Self);
             return;

@@ -112,7 +112,7 @@ internal sealed partial class OpsSession : UntypedActor, IWithTimers
                 Context.Stop(Self);
                 break;
             case Tcp.CommandFailed:
-                _log.Warning("Ops console: a write to {0} failed; closing the session", _remote);
+                _log.Warning("Ops console: a write to {Remote} failed; closing the session", _remote);
                 Context.Stop(Self);
                 break;
             case OpsOutput.Table or OpsOutput.Row or OpsOutput.Line or OpsOutput.Done or OpsOutput.Failed or TimedOut or Terminated:
@@ -146,7 +146,7 @@ internal sealed partial class OpsSession : UntypedActor, IWithTimers
                 return;
             }
 
-            _log.Warning("Ops console: refused a client at {0}: {1}", _remote, type == "auth" ? "wrong token" : "no token");
+            _log.Warning("Ops console: refused a client at {Remote}: {Reason}", _remote, type == "auth" ? "wrong token" : "no token");
             Send(OpsFrames.Error(null, "unauthenticated",
                 type == "auth" ? "The token is not valid for this node." : "This node requires a token: send an auth frame first (sark --token, or SARK_OPS_TOKEN)."));
             Close();

@@ -262,3 +262,32 @@ public sealed class OpsHostSpecs : IAsyncLifetime
         }
     }
 }
+
+/// <summary>A library that does not ask for the console gets none, even with <c>sark.node.ops.enabled</c>.</summary>
+public sealed class OpsOptInSpecs
+{
+    [Fact]
+    public async Task Without_WithSarkOps_no_command_host_runs()
+    {
+        var options = TestUpstreams.With() with
+        {
+            Node = new Configuration.NodeOptions { Ops = new OpsOptions { Enabled = true, Bind = "127.0.0.1:0" } },
+        };
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddAkka("ops-opt-in-spec", akka => akka.WithSarkGateway(options));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var identity = await system.ActorSelection("/user/sark/ops").Ask<ActorIdentity>(new Identify(1), TimeSpan.FromSeconds(5));
+
+            Assert.Null(identity.Subject);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => SarkOpsHostingExtensions.OpsListeningOf(system));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}
