@@ -162,6 +162,19 @@ public sealed class OpsConsoleSpecs(OpsNodeFixture fixture)
     }
 
     [Fact]
+    public async Task A_command_that_outlives_its_timeout_ends_with_command_timeout()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var slow = await SarkCli.RunAsync([fixture.Address, "call", "demo", "slow", "--args", """{"ms":20000}""", "--timeout", "1"]);
+        var json = await SarkCli.RunAsync([fixture.Address, "call", "demo", "slow", "--args", """{"ms":20000}""", "--timeout", "1", "--json"]);
+
+        Assert.Equal(1, slow.ExitCode);
+        Assert.Contains("command_timeout", slow.Stderr, StringComparison.Ordinal);
+        Assert.Equal("command_timeout", (string?)json.JsonLines.Single()["error"]!["code"]);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the timeouts took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task Cache_clear_expires_the_catalog_so_the_registry_is_read_again()
     {
         await Ok("tools", "list");
