@@ -27,7 +27,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(token) ?? Environment.GetEnvironmentVariable("SARK_OPS_TOKEN"),
         parse.GetValue(timeout) is { } seconds && seconds > 0 ? TimeSpan.FromSeconds(seconds) : null);
     var words = parse.UnmatchedTokens.ToList();
-    return await Console2.RunAsync(settings, words, ct).ConfigureAwait(false);
+    return await ConsoleRunner.RunAsync(settings, words, ct).ConfigureAwait(false);
 });
 
 var config = new ParserConfiguration { ResponseFileTokenReplacer = null };

@@ -28,7 +28,7 @@ internal sealed class Repl(OpsClient client, ConsoleSettings settings)
             if (words[0] is "exit" or "quit")
                 break;
             var json = settings.Json || words.Remove("--json");
-            await Console2.RunOneAsync(client, settings, words, json, ct).ConfigureAwait(false);
+            await ConsoleRunner.RunOneAsync(client, settings, words, json, ct).ConfigureAwait(false);
         }
 
         Console.Out.WriteLine("bye");

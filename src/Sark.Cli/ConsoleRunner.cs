@@ -4,14 +4,12 @@ namespace Sark.Cli;
 internal sealed record ConsoleSettings(string Address, bool Json, string? Token, TimeSpan? Timeout);
 
 /// <summary>One-shot and interactive runs.</summary>
-internal static class Console2
+internal static class ConsoleRunner
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     public static async Task<int> RunAsync(ConsoleSettings settings, IReadOnlyList<string> words, CancellationToken ct)
     {
-        if (words.Any(w => w.StartsWith("--", StringComparison.Ordinal) && w is "--help"))
-            words = [.. words.Where(w => w != "--help")];
         OpsClient client;
         try
         {
