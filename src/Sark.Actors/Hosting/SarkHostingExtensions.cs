@@ -33,7 +33,7 @@ public static class SarkHostingExtensions
         {
             var loggers = resolver.GetService<Microsoft.Extensions.Logging.ILoggerFactory>();
             var ops = SarkOpsHostingExtensions.SetupOf(builder) is { } setup && options.Node.Ops.Enabled
-                ? new SarkRuntime.Ops(setup, resolver.GetService<Ops.RecentLogs>() ?? new Ops.RecentLogs(options.Node.Ops.LogLines))
+                ? new SarkRuntime.Ops(setup, resolver.GetService<Ops.RecentLogs>())
                 : null;
             var (root, gateway) = SarkRuntime.Start(system, options, connectionProps, loggers, ops);
             registry.Register<SarkRoot>(root);

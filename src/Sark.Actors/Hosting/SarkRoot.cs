@@ -59,7 +59,7 @@ internal sealed class SarkRoot : UntypedActor
 internal static class SarkRuntime
 {
     /// <summary>The ops console, when the builder asked for it: its palettes and log ring.</summary>
-    internal sealed record Ops(SarkOpsHostingExtensions.OpsSetup Setup, Sark.Actors.Ops.RecentLogs Logs);
+    internal sealed record Ops(SarkOpsHostingExtensions.OpsSetup Setup, Sark.Actors.Ops.RecentLogs? Logs);
 
     /// <summary>What the root needs to start <c>/user/sark/ops</c>.</summary>
     internal sealed record OpsHost(

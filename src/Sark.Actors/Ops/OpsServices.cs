@@ -13,7 +13,7 @@ public sealed class OpsServices
 {
     private ISarkGateway? _gateway;
 
-    internal OpsServices(ActorSystem system, SarkOptions options, CatalogView view, DecisionCache decisions, AuditLog? audit, RecentLogs logs, Config? config)
+    internal OpsServices(ActorSystem system, SarkOptions options, CatalogView view, DecisionCache decisions, AuditLog? audit, RecentLogs? logs, Config? config)
     {
         System = system;
         Options = options;
@@ -46,7 +46,8 @@ public sealed class OpsServices
 
     internal AuditLog? Audit { get; }
 
-    internal RecentLogs Logs { get; }
+    /// <summary>The ring behind <c>log peek</c>; null when the application did not register one (<c>AddSarkOpsLogs</c>).</summary>
+    internal RecentLogs? Logs { get; }
 
     internal void UseGateway(ISarkGateway gateway) => _gateway = gateway;
 }

@@ -141,6 +141,17 @@ public sealed class OpsHostSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Log_peek_without_a_registered_log_ring_says_how_to_register_one()
+    {
+        using var client = await RawClient.AuthenticatedAsync(_address, Token);
+
+        var frames = await client.RunAsync("l", "log", "peek");
+
+        Assert.Equal("not_found", frames[^1].Text("code"));
+        Assert.Contains("AddSarkOpsLogs", frames[^1].Text("message"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_frame_over_the_size_limit_ends_the_session()
     {
         using var client = await RawClient.AuthenticatedAsync(_address, Token);

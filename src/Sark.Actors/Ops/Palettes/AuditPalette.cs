@@ -173,6 +173,12 @@ internal sealed class LogPalette : OpsPalette
     {
         protected override void PreStart()
         {
+            if (Services.Logs is not { } logs)
+            {
+                Fail("not_found", "No log ring is registered: the application must call services.AddSarkOpsLogs() (the node does).");
+                return;
+            }
+
             var count = Command.GetInt("count", 50);
             if (count < 1)
             {
@@ -181,7 +187,7 @@ internal sealed class LogPalette : OpsPalette
             }
 
             Columns("timestamp", "level", "category", "message");
-            foreach (var line in Services.Logs.Last(count))
+            foreach (var line in logs.Last(count))
             {
                 Row(new JsonObject
                 {
@@ -192,7 +198,7 @@ internal sealed class LogPalette : OpsPalette
                 });
             }
 
-            Done($"ring of {Services.Logs.Capacity} lines, {Services.Logs.Written} written since start");
+            Done($"ring of {logs.Capacity} lines, {logs.Written} written since start");
         }
 
         protected override void OnReceive(object message) => Unhandled(message);
