@@ -13,18 +13,19 @@ if [ "${1:-}" = "--filter" ] && [ -n "${2:-}" ]; then filter=(--filter "$2"); fi
 echo "== installing the npm MCP peers (tests/peers, pinned by package-lock.json)"
 (cd tests/peers && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 
-echo "== PostgreSQL server binaries (the audit specs start a private server of their own)"
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+echo "== Debian packages the specs start (installed only when missing)"
+# postgresql: the audit specs start a private server; prometheus (promtool) and chromium: the
+# observability specs; tmux: the interactive ops console spec. One apt-get for all that is missing.
+packages=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+command -v tmux >/dev/null 2>&1 || packages+=(tmux)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing: ${packages[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql) \
-    || { echo "postgresql install failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
-
-echo "== Prometheus (promtool) and Chromium (the observability specs start them; Debian packages)"
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus chromium) \
-    || { echo "prometheus/chromium install failed"; echo "0 passed, 1 failed"; exit 1; }
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}") \
+    || { echo "apt-get install ${packages[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 echo "== building"

@@ -39,7 +39,7 @@ internal static class Node
             var auth = NodeConfiguration.LoadAuth(parsed.Value!, options);
             var commandLine = parsed.Value!;
             var frontDoor = NodeConfiguration.LoadFrontDoor(commandLine);
-            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy, frontDoor);
+            app = NodeApp.Build(options, auth, () => NodeConfiguration.Load(commandLine).Policy, frontDoor, NodeConfiguration.LoadConfig(commandLine));
         }
         catch (SarkConfigException ex)
         {
@@ -55,6 +55,11 @@ internal static class Node
             catch (Exception ex) when (FindConfigError(ex) is { } configError)
             {
                 return ConfigurationError(configError.Message);
+            }
+            catch (Sark.Actors.Ops.OpsBindException ex)
+            {
+                Console.Error.WriteLine($"sark: {ex.Message}");
+                return ExitStartFailed;
             }
             catch (IOException ex)
             {

@@ -22,7 +22,8 @@ internal static class NodeApp
     /// surface here as a <see cref="SarkConfigException"/>, before anything starts.
     /// </summary>
     public static WebApplication Build(
-        SarkOptions options, AuthOptions auth, Func<Sark.Actors.Policy.PolicyOptions?>? reloadPolicy = null, FrontDoorOptions? frontDoor = null)
+        SarkOptions options, AuthOptions auth, Func<Sark.Actors.Policy.PolicyOptions?>? reloadPolicy = null, FrontDoorOptions? frontDoor = null,
+        Akka.Configuration.Config? config = null)
     {
         frontDoor ??= FrontDoorOptions.Default;
         var endpoint = KestrelBinding.Parse(options.Node.HttpBind);
@@ -44,7 +45,11 @@ internal static class NodeApp
         {
             akka.ConfigureLoggers(loggers => loggers.ClearLoggers().AddLoggerFactory());
             akka.WithSarkGateway(options);
+            akka.WithSarkOps(config);
         });
+        builder.Services.AddSarkOpsLogs(options.Node.Ops.LogLines);
+        if (options.Node.Ops.Enabled)
+            builder.Services.AddHostedService<Startup.OpsListening>();
         builder.Services.AddSarkGateway();
         builder.Services.AddSingleton(sp => new PolicyReloader(
             reloadPolicy ?? (() => options.Policy), sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<ILogger<PolicyReloader>>()));

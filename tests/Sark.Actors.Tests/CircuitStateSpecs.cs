@@ -69,3 +69,27 @@ public sealed class CircuitStateSpecs
         Assert.Equal(TimeSpan.FromSeconds(1.2), state.RetryAfter(T0));
     }
 }
+
+/// <summary>The operator's transitions of <see cref="Sark.Actors.Upstreams.CircuitState"/> (the ops console's upstream stop/start).</summary>
+public sealed class OperatorCircuitStateSpecs
+{
+    [Fact]
+    public void An_operator_stop_is_not_an_open_breaker_and_a_start_begins_a_fresh_backoff()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        var faulted = Sark.Actors.Upstreams.CircuitState.Initial("demo", Configuration.UpstreamKind.McpStdio)
+            .Started(41).Faulted("crash", now, new Configuration.BackoffOptions());
+
+        var stopped = faulted.OperatorStopped();
+        var started = stopped.OperatorStarted();
+
+        Assert.Equal(UpstreamState.Stopped, stopped.State);
+        Assert.Equal(BreakerState.Closed, stopped.Breaker);
+        Assert.Null(stopped.ProcessId);
+        Assert.Equal(TimeSpan.Zero, stopped.RetryAfter(now));
+        Assert.Equal(UpstreamState.Connecting, started.State);
+        Assert.Equal(0, started.ConsecutiveRestarts);
+        Assert.Equal(1, started.RestartCount);
+        Assert.Equal(BreakerState.Closed, started.Started(42).Breaker);
+    }
+}

@@ -183,6 +183,74 @@ public sealed class UpstreamCircuitSpecs : TestKit
         NextConnection();
     }
 
+    [Fact]
+    public void An_operator_stop_ends_the_connection_refuses_calls_and_only_a_start_brings_a_fresh_one()
+    {
+        var circuit = StartCircuit();
+        var first = NextConnection();
+        first.Tell(ScriptedConnection.Ready.Instance);
+        NextStatus(s => s.State == UpstreamState.Ready);
+        var replies = CreateTestProbe();
+        var watcher = CreateTestProbe();
+        watcher.Watch(first);
+
+        circuit.Tell(new Operate("fake", OperatorAction.Stop), replies.Ref);
+
+        watcher.ExpectTerminated(first);
+        var stopped = replies.ExpectMsg<OperatorDone>();
+        Assert.Equal((OperatorAction.Stop, 4242), (stopped.Action, stopped.PreviousProcessId));
+        var status = NextStatus(s => s.State == UpstreamState.Stopped);
+        Assert.Equal(BreakerState.Closed, status.Breaker);
+        circuit.Tell(new CallTool("r1", "fake", "echo", null, null), replies.Ref);
+        var refused = replies.ExpectMsg<ToolCallFailed>();
+        Assert.Equal(SarkErrorCode.UpstreamUnavailable, refused.Error.Code);
+        Assert.Contains("stopped by an operator", refused.Error.Message);
+        Scheduler.Advance(TimeSpan.FromMinutes(2));
+        _connections.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        circuit.Tell(new Operate("fake", OperatorAction.Start), replies.Ref);
+
+        var second = NextConnection();
+        Assert.NotEqual(first, second);
+        Assert.Equal(OperatorAction.Start, replies.ExpectMsg<OperatorDone>().Action);
+        second.Tell(ScriptedConnection.Ready.Instance);
+        Assert.Equal(0, NextStatus(s => s.State == UpstreamState.Ready).RestartCount);
+    }
+
+    [Fact]
+    public void An_operator_restart_starts_a_fresh_connection_at_once_without_waiting_for_a_backoff()
+    {
+        var circuit = StartCircuit();
+        var first = NextConnection();
+        first.Tell(ScriptedConnection.Ready.Instance);
+        NextStatus(s => s.State == UpstreamState.Ready);
+        var replies = CreateTestProbe();
+
+        circuit.Tell(new Operate("fake", OperatorAction.Restart), replies.Ref);
+
+        var second = NextConnection();
+        Assert.NotEqual(first, second);
+        var done = replies.ExpectMsg<OperatorDone>();
+        Assert.Equal((OperatorAction.Restart, 4242), (done.Action, done.PreviousProcessId));
+        second.Tell(ScriptedConnection.Ready.Instance);
+        var ready = NextStatus(s => s.State == UpstreamState.Ready);
+        Assert.Equal((BreakerState.Closed, 0), (ready.Breaker, ready.RestartCount));
+        circuit.Tell(new CallTool("r2", "fake", "echo", null, null), replies.Ref);
+        Assert.Equal("r2", replies.ExpectMsg<ToolCallCompleted>().RequestId);
+    }
+
+    [Fact]
+    public void An_operator_command_to_an_unknown_upstream_is_not_found()
+    {
+        var manager = Sys.ActorOf(UpstreamManager.Props(TestUpstreams.With(), _catalog.Ref));
+
+        manager.Tell(new Operate("nope", OperatorAction.Restart));
+
+        var failed = ExpectMsg<OperatorFailed>();
+        Assert.Equal(SarkErrorCode.NotFound, failed.Error.Code);
+        Assert.Contains("nope", failed.Error.Message);
+    }
+
     /// <summary>Stands in for a connection actor: it reports like one and fails on command.</summary>
     private sealed class ScriptedConnection : ReceiveActor
     {

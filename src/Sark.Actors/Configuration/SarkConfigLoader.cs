@@ -36,6 +36,19 @@ public static partial class SarkConfigLoader
         return Load(config.WithFallback(Defaults), appDirectory);
     }
 
+    /// <summary>The configuration text as Akka reads it, on top of the embedded defaults (what the ops console's <c>config show</c> renders).</summary>
+    public static Config ParseConfig(string hocon)
+    {
+        try
+        {
+            return ConfigurationFactory.ParseString(SubstituteEnvironment(hocon)).WithFallback(Defaults);
+        }
+        catch (Exception ex)
+        {
+            throw new SarkConfigException($"The configuration is not valid HOCON: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>
     /// Replaces <c>${VAR}</c> and <c>${?VAR}</c> (a name without dots) by the environment
     /// variable's value as a quoted string, when it is set. Akka's HOCON parser does not read
@@ -67,6 +80,17 @@ public static partial class SarkConfigLoader
             MaxRequestBodyBytes = ReadSize(sark, "node.http.max-request-body", 1, long.MaxValue),
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
             Gen0Budget = ReadSize(sark, "node.gc.gen0-budget", 0, 1L << 32),
+            Ops = new Ops.OpsOptions
+            {
+                Enabled = ReadBool(sark, "node.ops.enabled"),
+                Bind = ReadBind(sark, "node.ops.bind"),
+                Token = sark.GetString("node.ops.token", "") ?? "",
+                DefaultTimeout = ReadDuration(sark, "node.ops.default-timeout"),
+                MaxTimeout = ReadDuration(sark, "node.ops.max-timeout"),
+                MaxSessions = ReadInt(sark, "node.ops.max-sessions", 1, 1000),
+                LogLines = ReadInt(sark, "node.ops.log-lines", 1, 100_000),
+                PortFile = sark.GetString("node.ops.port-file", "") ?? "",
+            }.Validate(),
         };
 
         var events = new EventsOptions

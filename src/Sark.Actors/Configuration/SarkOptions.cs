@@ -133,6 +133,9 @@ public sealed record NodeOptions
     /// docs/operations.md.
     /// </summary>
     public long Gen0Budget { get; init; }
+
+    /// <summary>The ops console's command host (<c>sark.node.ops</c>).</summary>
+    public Ops.OpsOptions Ops { get; init; } = new();
 }
 
 /// <summary>The catalog's bounds (<c>sark.catalog</c>).</summary>

@@ -19,6 +19,7 @@ internal sealed class EventStreamManager : UntypedActor
 {
     private readonly int _maxStreams;
     private readonly Dictionary<string, IActorRef> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamEntry> _entries = new(StringComparer.Ordinal);
 
     public EventStreamManager(int maxStreams)
     {
@@ -39,6 +40,7 @@ internal sealed class EventStreamManager : UntypedActor
                 var child = Context.ActorOf(EventSubscription.Props(subscribe.Spec, subscribe.Channel), Uri.EscapeDataString(subscribe.Spec.Id));
                 Context.Watch(child);
                 _subscriptions[subscribe.Spec.Id] = child;
+                _entries[subscribe.Spec.Id] = new StreamEntry(subscribe.Spec.Id, subscribe.Spec.Upstream, subscribe.Spec.Uri, child);
                 Sender.Tell(new Subscribed(subscribe.Spec.Id));
                 break;
             case Unsubscribe unsubscribe when _subscriptions.TryGetValue(unsubscribe.Id, out var subscription):
@@ -52,6 +54,7 @@ internal sealed class EventStreamManager : UntypedActor
                     if (actor.Equals(terminated.ActorRef))
                     {
                         _subscriptions.Remove(id);
+                        _entries.Remove(id);
                         break;
                     }
                 }
@@ -59,6 +62,9 @@ internal sealed class EventStreamManager : UntypedActor
                 break;
             case CountStreams:
                 Sender.Tell(_subscriptions.Count);
+                break;
+            case ListStreams:
+                Sender.Tell(new StreamList([.. _entries.Values], _maxStreams));
                 break;
             default:
                 Unhandled(message);
@@ -80,6 +86,16 @@ internal sealed class EventStreamManager : UntypedActor
     {
         public static readonly CountStreams Instance = new();
     }
+
+    /// <summary>Replied to with <see cref="StreamList"/> (the ops console's <c>stream list</c>; ask each for <see cref="GetState"/>).</summary>
+    public sealed class ListStreams
+    {
+        public static readonly ListStreams Instance = new();
+    }
+
+    public sealed record StreamEntry(string Id, string Upstream, Uri Uri, IActorRef Subscription);
+
+    public sealed record StreamList(System.Collections.Immutable.ImmutableArray<StreamEntry> Streams, int MaxStreams);
 
     /// <summary>To a subscription: stop and complete the reader.</summary>
     public sealed class Close

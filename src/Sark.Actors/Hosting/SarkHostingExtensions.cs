@@ -32,7 +32,10 @@ public static class SarkHostingExtensions
         return builder.WithActors((system, registry, resolver) =>
         {
             var loggers = resolver.GetService<Microsoft.Extensions.Logging.ILoggerFactory>();
-            var (root, gateway) = SarkRuntime.Start(system, options, connectionProps, loggers);
+            var ops = SarkOpsHostingExtensions.SetupOf(builder) is { } setup && options.Node.Ops.Enabled
+                ? new SarkRuntime.Ops(setup, resolver.GetService<Ops.RecentLogs>())
+                : null;
+            var (root, gateway) = SarkRuntime.Start(system, options, connectionProps, loggers, ops);
             registry.Register<SarkRoot>(root);
             Gateways.AddOrUpdate(system, gateway);
 

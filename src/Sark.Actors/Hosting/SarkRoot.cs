@@ -20,7 +20,7 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops)
     {
         if (audit is not null)
             Context.ActorOf(AuditWriter.Props(audit), "audit");
@@ -35,15 +35,22 @@ internal sealed class SarkRoot : UntypedActor
         registry.Register<EventStreamManager>(streams, overwrite: true);
         if (policy is not null)
             registry.Register<PolicyDecisionPoint>(policy, overwrite: true);
-        children.TrySetResult(new Children(upstreams, catalog, streams, policy));
+        var built = new Children(upstreams, catalog, streams, policy);
+        if (ops is not null)
+        {
+            ops.Services.Children = built;
+            Context.ActorOf(Ops.OpsCommandHost.Props(options.Node.Ops, ops.Palettes, ops.Services, ops.Listening), "ops");
+        }
+
+        children.TrySetResult(built);
     }
 
     /// <summary>The children the facade talks to.</summary>
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams, IActorRef? Policy);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions, audit));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops = null) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions, audit, ops));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -51,9 +58,18 @@ internal sealed class SarkRoot : UntypedActor
 /// <summary>Starts the Sark tree in an actor system, with its facade.</summary>
 internal static class SarkRuntime
 {
+    /// <summary>The ops console, when the builder asked for it: its palettes and log ring.</summary>
+    internal sealed record Ops(SarkOpsHostingExtensions.OpsSetup Setup, Sark.Actors.Ops.RecentLogs? Logs);
+
+    /// <summary>What the root needs to start <c>/user/sark/ops</c>.</summary>
+    internal sealed record OpsHost(
+        System.Collections.Immutable.ImmutableDictionary<string, Sark.Actors.Ops.OpsPalette> Palettes,
+        Sark.Actors.Ops.OpsServices Services,
+        TaskCompletionSource<System.Net.IPEndPoint> Listening);
+
     /// <summary>Starts the tree as <c>/user/sark</c> and returns it with a facade over it.</summary>
     public static (IActorRef Root, SarkGateway Gateway) Start(
-        ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, ILoggerFactory? loggers = null)
+        ActorSystem system, SarkOptions options, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null, ILoggerFactory? loggers = null, Ops? ops = null)
     {
         AuditLog? audit = null;
         if (options.Audit is { Enabled: true } auditOptions)
@@ -69,7 +85,17 @@ internal static class SarkRuntime
         var view = new CatalogView(options);
         var journal = new EventJournal(options.Events.JournalSize);
         var decisions = new DecisionCache(system.Scheduler, options.Policy?.CacheMaxEntries ?? 1);
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit), "sark");
-        return (root, new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit, loggers?.CreateLogger<SarkGateway>()));
+        OpsHost? opsHost = null;
+        if (ops is not null)
+        {
+            var services = new Sark.Actors.Ops.OpsServices(system, options, view, decisions, audit, ops.Logs, ops.Setup.Config);
+            opsHost = new OpsHost(ops.Setup.AllPalettes(), services, new TaskCompletionSource<System.Net.IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously));
+            SarkOpsHostingExtensions.Record(system, opsHost.Listening.Task);
+        }
+
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit, opsHost), "sark");
+        var gateway = new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit, loggers?.CreateLogger<SarkGateway>());
+        opsHost?.Services.UseGateway(gateway);
+        return (root, gateway);
     }
 }

@@ -13,6 +13,7 @@ namespace Sark.Actors.Policy;
 /// actors and can be called from anywhere.
 /// </summary>
 /// <remarks>
+/// <see cref="Explain"/> also names the rule that decided (the ops console's <c>policy explain</c>).
 /// Semantics (docs/policy.md has the full reference):
 /// <list type="number">
 /// <item>A rule applies when every selector it sets matches the input.</item>
@@ -65,9 +66,25 @@ public sealed class EmbeddedPolicyEngine
     {
     }
 
-    public PolicyDecision Evaluate(PolicyInput input)
+    /// <summary>What <see cref="Explain"/> names when no rule decided: the engine's default.</summary>
+    public const string DefaultRule = "(default)";
+
+    /// <summary>What <see cref="Explain"/> names when the action is not one the policy knows.</summary>
+    public const string UnknownActionRule = "(unknown action)";
+
+    public PolicyDecision Evaluate(PolicyInput input) => Decide(input, out _);
+
+    /// <summary>The decision and the rule that made it: the deny that won, the first allowing rule, or <see cref="DefaultRule"/>.</summary>
+    public PolicyExplanation Explain(PolicyInput input)
+    {
+        var decision = Decide(input, out var rule);
+        return new PolicyExplanation(decision, rule, "embedded");
+    }
+
+    private PolicyDecision Decide(PolicyInput input, out string rule)
     {
         ArgumentNullException.ThrowIfNull(input);
+        rule = UnknownActionRule;
         if (!PolicyActions.IsKnown(input.Action))
             return PolicyDecision.Denied($"'{input.Action}' is not an action; use {PolicyActions.ToolInvoke}, {PolicyActions.ToolList} or {PolicyActions.ServerList}.");
 
@@ -87,32 +104,35 @@ public sealed class EmbeddedPolicyEngine
             var count = 0;
             for (var i = 0; i < _rules.Length; i++)
             {
-                var rule = _rules[i];
-                if (!rule.Applies(input, level))
+                var compiled = _rules[i];
+                if (!compiled.Applies(input, level))
                     continue;
-                var patterns = rule.Rule.Arguments.DenyIfMatches;
-                if (rule.Rule.Effect == PolicyEffect.Deny)
+                rule = compiled.Rule.Name;
+                var patterns = compiled.Rule.Arguments.DenyIfMatches;
+                if (compiled.Rule.Effect == PolicyEffect.Deny)
                 {
                     if (patterns.Length == 0)
-                        return PolicyDecision.Denied(rule.DenyReason, rule.Rule.CacheTtl);
+                        return PolicyDecision.Denied(compiled.DenyReason, compiled.Rule.CacheTtl);
                     if (args is { } a && FirstMatch(patterns, a) is { } key)
-                        return DeniedOnArgument(rule, key);
+                        return DeniedOnArgument(compiled, key);
                     continue;
                 }
 
                 if (patterns.Length > 0 && args is { } b && FirstMatch(patterns, b) is { } k)
-                    return DeniedOnArgument(rule, k);
+                    return DeniedOnArgument(compiled, k);
                 allowing[count++] = i;
             }
 
             if (count == 0)
             {
+                rule = DefaultRule;
                 return _default == PolicyEffect.Deny
                     ? PolicyDecision.Denied(NoRuleReason(input))
                     : PolicyDecision.Allowed("Allowed by the default of the embedded policy.", _defaultTtl, Filter(args, allowing[..0]));
             }
 
             var first = _rules[allowing[0]];
+            rule = first.Rule.Name;
             var ttl = first.Rule.CacheTtl ?? _defaultTtl;
             for (var i = 1; i < count; i++)
             {
@@ -419,3 +439,8 @@ public sealed class EmbeddedPolicyEngine
         }
     }
 }
+
+/// <summary>A decision with the rule that made it (<c>policy explain</c>).</summary>
+/// <param name="Rule">The deciding rule's name, <see cref="EmbeddedPolicyEngine.DefaultRule"/>, or for OPA <c>opa:&lt;path&gt;</c>.</param>
+/// <param name="Engine"><c>embedded</c> or <c>opa</c>.</param>
+public sealed record PolicyExplanation(PolicyDecision Decision, string Rule, string Engine);

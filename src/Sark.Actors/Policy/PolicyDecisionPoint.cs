@@ -15,6 +15,13 @@ public static class PolicyCommands
     /// </summary>
     public sealed record Decide(PolicyInput Input, string? CacheKey = null) : INoSerializationVerificationNeeded;
 
+    /// <summary>
+    /// Decide on <paramref name="Input"/> without the cache and say which rule decided (the ops
+    /// console's <c>policy explain</c>). Answered with <see cref="PolicyReplies.Explained"/> or
+    /// <see cref="PolicyReplies.Unavailable"/>. Nothing is cached or counted.
+    /// </summary>
+    public sealed record Explain(PolicyInput Input) : INoSerializationVerificationNeeded;
+
     /// <summary>Swap the policy (rules, engine, OPA settings) and drop every cached decision. Answered with <see cref="PolicyReplies.Reloaded"/>.</summary>
     public sealed record Reload(PolicyOptions Options) : INoSerializationVerificationNeeded;
 }
@@ -28,6 +35,8 @@ public static class PolicyReplies
     public sealed record Unavailable(SarkError Error) : INoSerializationVerificationNeeded;
 
     public sealed record Reloaded(string Engine, long Generation);
+
+    public sealed record Explained(PolicyExplanation Explanation) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>
@@ -141,6 +150,23 @@ public sealed class PolicyDecisionPoint : UntypedActor
                     _cache.Set(flight.CacheKey, decision, flight.Generation, "opa");
                 else
                     _log.Warning("The policy could not decide: {Reason}", evaluated.Error!.Message);
+                break;
+            case PolicyCommands.Explain explain when _opa is { } opa:
+                var path = $"opa:{_options.Opa.Path}";
+                opa.DecideAsync(explain.Input, _stopping.Token).PipeTo(Sender, Self,
+                    success: d => new PolicyReplies.Explained(new PolicyExplanation(d, path, "opa")),
+                    failure: ex => new PolicyReplies.Unavailable(Unavailable($"The OPA query failed ({ex.GetType().Name}: {ex.Message}).")));
+                break;
+            case PolicyCommands.Explain explain:
+                try
+                {
+                    Sender.Tell(new PolicyReplies.Explained(_embedded!.Explain(explain.Input)));
+                }
+                catch (Exception ex)
+                {
+                    Sender.Tell(new PolicyReplies.Unavailable(Unavailable($"The embedded policy failed ({ex.GetType().Name}).")));
+                }
+
                 break;
             case PolicyCommands.Reload reload:
                 _cache.Clear();

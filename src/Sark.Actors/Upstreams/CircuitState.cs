@@ -58,6 +58,25 @@ internal sealed record CircuitState(
 
     public CircuitState Stopped() => this with { State = UpstreamState.Stopped, ProcessId = null };
 
+    /// <summary>An operator stopped the upstream: down on purpose, so the breaker is not open and no try is due.</summary>
+    public CircuitState OperatorStopped() => this with
+    {
+        State = UpstreamState.Stopped,
+        Breaker = BreakerState.Closed,
+        ProcessId = null,
+        ConnectedSince = null,
+        NextTryAt = null,
+    };
+
+    /// <summary>An operator started it again: a fresh backoff, connecting now.</summary>
+    public CircuitState OperatorStarted() => this with
+    {
+        State = UpstreamState.Connecting,
+        Breaker = BreakerState.Closed,
+        ConsecutiveRestarts = 0,
+        NextTryAt = null,
+    };
+
     /// <summary>Time until the supervisor's next try (zero when it is due or a try is under way).</summary>
     public TimeSpan RetryAfter(DateTimeOffset now) =>
         NextTryAt is { } at && at > now ? at - now : TimeSpan.Zero;

@@ -23,7 +23,7 @@ namespace Sark.Actors.Upstreams;
 ///                                  └──────────Faulted────────────────┘
 /// </code>
 /// </summary>
-internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
+internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
 {
     private const string StableTimer = "stable";
 
@@ -57,6 +57,12 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
 
     protected override void PreStart()
     {
+        StartBackoff();
+        Publish(transition: false);
+    }
+
+    private void StartBackoff()
+    {
         var backoff = Backoff.OnStop(
                 _connectionProps(_options, Self),
                 "conn",
@@ -71,7 +77,6 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
             .WithSupervisorStrategy(new OneForOneStrategy(-1, -1, _ => Directive.Stop));
         _backoff = Context.ActorOf(BackoffSupervisor.Props(backoff), "backoff");
         Context.Watch(_backoff);
-        Publish(transition: false);
     }
 
     protected override void PostStop()
@@ -87,6 +92,13 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
     {
         switch (message)
         {
+            case Operate operate:
+                OnOperate(operate);
+                break;
+            case CallTool call when StoppedByOperator:
+                Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' was stopped by an operator; start it again with: sark upstream start {_options.Name}") { NotSent = true }));
+                break;
             case CallTool call when _connection is not null:
                 _connection.Forward(call);
                 break;
@@ -151,6 +163,9 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 break;
             case Stable:
                 Apply(_state.Stable());
+                break;
+            case Terminated terminated when terminated.ActorRef.Equals(_backoff) && _operation is not null:
+                OnOperatorStopped();
                 break;
             case Terminated terminated when terminated.ActorRef.Equals(_backoff):
                 if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null)

@@ -69,6 +69,10 @@ internal sealed class UpstreamManager : UntypedActor
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.NotFound,
                     $"Server '{call.Upstream}' is not known to this node. List the servers to see which are.")));
                 break;
+            case Operate operate:
+                Sender.Tell(new OperatorFailed(operate.Upstream, new SarkError(SarkErrorCode.NotFound,
+                    $"No upstream '{operate.Upstream}'. Upstreams: {string.Join(", ", _circuits.Keys.Order(StringComparer.Ordinal))}.")));
+                break;
             case IUpstreamMessage:
                 break;
             case StatusChanged changed:

@@ -47,6 +47,26 @@ public static class UpstreamCommands
     /// <summary>The caller gave up on a call: cancel it upstream. No reply.</summary>
     public sealed record CancelCall(string RequestId, string Upstream) : IUpstreamMessage;
 
+    /// <summary>What an operator can do to an upstream (the ops console's <c>upstream stop|start|restart</c>).</summary>
+    public enum OperatorAction
+    {
+        /// <summary>Stop the connection (and its process) and keep it down; calls are refused until a start.</summary>
+        Stop,
+
+        /// <summary>Start a stopped upstream again, with a fresh backoff.</summary>
+        Start,
+
+        /// <summary>Stop, then start at once (a new process for a stdio upstream).</summary>
+        Restart,
+    }
+
+    /// <summary>
+    /// An operator's command to one upstream. Replied to with <see cref="UpstreamReplies.OperatorDone"/>
+    /// once the old connection is gone (stop, restart) or the new one is started (start, restart),
+    /// or with <see cref="UpstreamReplies.OperatorFailed"/> (<c>not_found</c>).
+    /// </summary>
+    public sealed record Operate(string Upstream, OperatorAction Action) : IUpstreamMessage;
+
     /// <summary>Replied to with <see cref="UpstreamReplies.UpstreamList"/>.</summary>
     public sealed class ListUpstreams
     {
@@ -67,6 +87,11 @@ public static class UpstreamReplies
     public sealed record ToolCallFailed(string RequestId, SarkError Error) : INoSerializationVerificationNeeded;
 
     public sealed record UpstreamList(ImmutableArray<UpstreamStatus> Upstreams);
+
+    /// <summary>An operator's command took effect. <paramref name="PreviousProcessId"/> is the process before it (stdio); <paramref name="At"/> is when, by the scheduler.</summary>
+    public sealed record OperatorDone(string Upstream, UpstreamCommands.OperatorAction Action, int? PreviousProcessId, DateTimeOffset At, string Message);
+
+    public sealed record OperatorFailed(string Upstream, SarkError Error) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>What a connection actor tells its circuit (its owner) about itself.</summary>

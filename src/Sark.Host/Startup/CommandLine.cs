@@ -1,17 +1,21 @@
 namespace Sark.Host.Startup;
 
-/// <summary>The node's command line: <c>--config FILE</c> and <c>--bind HOST:PORT</c>, both optional.</summary>
+/// <summary>The node's command line: <c>--config FILE</c>, <c>--bind HOST:PORT</c> and <c>--ops-bind HOST:PORT</c>, all optional.</summary>
 /// <param name="ConfigPath">A HOCON file read on top of the reference defaults; the embedded <c>sark.conf</c> when null.</param>
 /// <param name="Bind">Overrides <c>sark.node.http.bind</c> when present.</param>
 internal sealed record CommandLine(string? ConfigPath, string? Bind)
 {
+    /// <summary>Overrides <c>sark.node.ops.bind</c> (the ops console) when present.</summary>
+    public string? OpsBind { get; init; }
+
     public const string Usage = """
-        usage: sark-node [--config FILE] [--bind HOST:PORT]
+        usage: sark-node [--config FILE] [--bind HOST:PORT] [--ops-bind HOST:PORT]
 
           --config FILE      HOCON configuration, read on top of the built-in defaults
                              (without it, the bundled sark.conf runs the demo upstream)
           --bind HOST:PORT   address of the REST API, health and metrics
                              (overrides sark.node.http.bind; port 0 picks a free port)
+          --ops-bind HOST:PORT  address of the ops console (overrides sark.node.ops.bind)
           --help             show this text
         """;
 
@@ -20,6 +24,7 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
     {
         string? config = null;
         string? bind = null;
+        string? opsBind = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -28,7 +33,7 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
             {
                 case "--help" or "-h" or "-?":
                     return CommandLineOutcome.Help();
-                case "--config" or "--bind":
+                case "--config" or "--bind" or "--ops-bind":
                     string? value;
                     if (inline is not null)
                     {
@@ -47,15 +52,17 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
                         return CommandLineOutcome.Invalid($"{name} needs a non-empty value.");
                     if (name == "--config")
                         config = value;
-                    else
+                    else if (name == "--bind")
                         bind = value;
+                    else
+                        opsBind = value;
                     break;
                 default:
                     return CommandLineOutcome.Unknown(arg);
             }
         }
 
-        return CommandLineOutcome.Run(new CommandLine(config, bind));
+        return CommandLineOutcome.Run(new CommandLine(config, bind) { OpsBind = opsBind });
     }
 
     private static (string Name, string? Value) Split(string arg)

@@ -26,6 +26,12 @@ internal static class NodeConfiguration
             KestrelBinding.Parse(options.Node.HttpBind);
         }
 
+        if (commandLine.OpsBind is { } opsBind)
+        {
+            SarkConfigLoader.ValidateBind(opsBind, "--ops-bind");
+            options = options with { Node = options.Node with { Ops = (options.Node.Ops with { Bind = opsBind }).Validate() } };
+        }
+
         return options;
     }
 
@@ -41,6 +47,10 @@ internal static class NodeConfiguration
         auth.ValidateForBind(options.Node.HttpBind);
         return auth;
     }
+
+    /// <summary>The configuration as read (file or embedded default, over the reference defaults), for the ops console's <c>config show</c>.</summary>
+    public static Akka.Configuration.Config LoadConfig(CommandLine commandLine) =>
+        SarkConfigLoader.ParseConfig(commandLine.ConfigPath is { } path ? ReadFile(path) : ReadEmbedded());
 
     /// <summary>Reads <c>sark.front-door</c> from the same source as <see cref="Load"/>.</summary>
     public static FrontDoor.FrontDoorOptions LoadFrontDoor(CommandLine commandLine) =>

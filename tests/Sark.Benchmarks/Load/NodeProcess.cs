@@ -53,7 +53,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             RedirectStandardInput = true,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
-        foreach (var arg in (string[])[dll, .. commandArgs, "--config", configPath, "--bind", "127.0.0.1:0"])
+        foreach (var arg in (string[])[dll, .. commandArgs, "--config", configPath, "--bind", "127.0.0.1:0", "--ops-bind", "127.0.0.1:0"])
             psi.ArgumentList.Add(arg);
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";

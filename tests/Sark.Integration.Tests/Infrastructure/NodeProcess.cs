@@ -49,7 +49,8 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>Starts a node with <paramref name="hocon"/> (or the bundled default when null) and waits until it listens.</summary>
     public static async Task<NodeProcess> StartAsync(string? hocon, TimeSpan? timeout = null, int port = 0, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var node = Launch(hocon, ["--bind", $"127.0.0.1:{port}"], environment);
+        // The ops console on a free port too: nodes under test run side by side.
+        var node = Launch(hocon, ["--bind", $"127.0.0.1:{port}", "--ops-bind", "127.0.0.1:0"], environment);
         try
         {
             var address = await node.WaitUntilListeningAsync(timeout ?? DefaultStartTimeout).ConfigureAwait(false);
