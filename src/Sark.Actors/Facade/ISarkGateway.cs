@@ -16,7 +16,20 @@ public sealed record InvokeOptions
 
     /// <summary>Who makes the call; <see cref="Caller.Local"/> when absent.</summary>
     public Caller? Caller { get; init; }
+
+    /// <summary>
+    /// Where the upstream's progress notifications for this call go; when absent, no progress is
+    /// asked for. mcp-stdio and mcp-http upstreams relay it; gateway upstreams have none. It is
+    /// called on an actor's or the MCP client's thread: it must be thread-safe and must not block.
+    /// </summary>
+    public IProgress<ToolProgress>? Progress { get; init; }
 }
+
+/// <summary>One MCP progress notification of a call (<c>notifications/progress</c>), without its token.</summary>
+/// <param name="Progress">How far it is; increases with every notification.</param>
+/// <param name="Total">The total, when the upstream knows it.</param>
+/// <param name="Message">What it is doing, when the upstream says.</param>
+public sealed record ToolProgress(double Progress, double? Total, string? Message);
 
 /// <summary>
 /// The gateway as a library user sees it: no actors, only tasks. Every failure is a

@@ -333,6 +333,7 @@ internal sealed class SarkGateway : ISarkGateway
                     Server = server,
                     TraceParent = activity?.Id,
                     BearerToken = options?.Caller?.BearerToken,
+                    Progress = options?.Progress,
                 };
                 activity?.SetTag("sark.upstream", route.Upstream);
                 usedUpstream = route.Upstream;
@@ -567,6 +568,9 @@ internal sealed class SarkGateway : ISarkGateway
 
     /// <summary>The audit log, when audit is on.</summary>
     internal AuditLog? Audit => _audit;
+
+    /// <summary>The catalog's published snapshots (the front door watches them for list_changed).</summary>
+    internal CatalogView Catalog => _view;
 
     /// <summary>The node's own events (served on <c>GET /api/v1/events</c>).</summary>
     internal EventJournal Events => _journal;

@@ -211,12 +211,19 @@ internal sealed class JsonRpcWriter
         return End();
     }
 
-    /// <summary>A <c>tools/call</c> request.</summary>
-    public byte[] CallTool(long id, string tool, JsonElement? arguments) =>
+    /// <summary>A <c>tools/call</c> request; with <paramref name="progressToken"/>, its <c>_meta.progressToken</c> asks for progress.</summary>
+    public byte[] CallTool(long id, string tool, JsonElement? arguments, long? progressToken = null) =>
         Request(id, "tools/call", w =>
         {
             w.WriteStartObject();
             w.WriteString("name"u8, tool);
+            if (progressToken is { } token)
+            {
+                w.WriteStartObject("_meta"u8);
+                w.WriteNumber("progressToken"u8, token);
+                w.WriteEndObject();
+            }
+
             w.WritePropertyName("arguments"u8);
             if (arguments is { ValueKind: JsonValueKind.Object } args)
                 args.WriteTo(w);

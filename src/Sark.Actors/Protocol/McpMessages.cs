@@ -80,6 +80,23 @@ internal static class McpMessages
             UpdatedAt: DateTimeOffset.UtcNow);
     }
 
+    /// <summary>
+    /// Reads a <c>notifications/progress</c> whose token is one of our numeric ids (we send the
+    /// JSON-RPC id of the call as its token); false for anything else.
+    /// </summary>
+    public static bool TryReadProgress(JsonElement? parameters, out long token, out ToolProgress progress)
+    {
+        token = 0;
+        progress = null!;
+        if (parameters is not { ValueKind: JsonValueKind.Object } p
+            || !p.TryGetProperty("progressToken", out var t) || t.ValueKind != JsonValueKind.Number || !t.TryGetInt64(out token)
+            || !p.TryGetProperty("progress", out var value) || value.ValueKind != JsonValueKind.Number)
+            return false;
+        double? total = p.TryGetProperty("total", out var tt) && tt.ValueKind == JsonValueKind.Number ? tt.GetDouble() : null;
+        progress = new ToolProgress(value.GetDouble(), total, Text(p, "message"));
+        return true;
+    }
+
     /// <summary>Whether a <c>tools/call</c> result says the tool failed (<c>isError: true</c>).</summary>
     public static bool IsToolError(JsonElement result) =>
         result.ValueKind == JsonValueKind.Object && result.TryGetProperty("isError", out var e) && e.ValueKind == JsonValueKind.True;

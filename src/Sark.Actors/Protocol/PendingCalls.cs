@@ -13,7 +13,11 @@ internal enum PendingKind
 
 /// <summary>One request in flight. <see cref="ReplyTo"/> and <see cref="RequestId"/> are set for tool calls.</summary>
 internal sealed record PendingCall(
-    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp);
+    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp)
+{
+    /// <summary>Where the call's progress notifications go; set when its <c>progressToken</c> (its JSON-RPC id) was sent.</summary>
+    public IProgress<ToolProgress>? Progress { get; init; }
+}
 
 /// <summary>
 /// The JSON-RPC bookkeeping of one connection: id allocation and the table of requests in
@@ -41,6 +45,9 @@ internal sealed class PendingCalls
             _byRequestId[call.RequestId] = id;
         return id;
     }
+
+    /// <summary>The request in flight under a JSON-RPC id, left in place.</summary>
+    public bool TryGet(long id, out PendingCall call) => _byId.TryGetValue(id, out call!);
 
     public bool TryRemove(long id, out PendingCall call)
     {

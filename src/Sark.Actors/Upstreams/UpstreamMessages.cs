@@ -31,6 +31,9 @@ public static class UpstreamCommands
         /// <summary>The caller's bearer token, passed on only by an upstream with <c>forward-caller-token = true</c>.</summary>
         public string? BearerToken { get; init; }
 
+        /// <summary>Where progress notifications of this call go; null: no <c>progressToken</c> is sent upstream.</summary>
+        public IProgress<ToolProgress>? Progress { get; init; }
+
         /// <inheritdoc />
         public override string ToString() => $"CallTool {{ RequestId = {RequestId}, Upstream = {Upstream}, Server = {Server}, Tool = {Tool} }}";
     }

@@ -14,7 +14,8 @@ internal static class FrontDoorEndpoint
         services.AddMcpServer()
             .WithHttpTransport(http => http.Stateless = options.Stateless)
             .WithListToolsHandler((request, ct) => Handlers(request.Services).ListToolsAsync(request, ct))
-            .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct));
+            .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct))
+            .WithFrontDoorRelays();
         return services;
     }
 

@@ -50,11 +50,13 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         if (!names.TryParse(name, out var server, out var tool))
             throw UnknownTool(name, requestId);
 
+        // The caller's progressToken: the upstream's progress for this call is relayed under it.
+        await using var progress = request.Params?.ProgressToken is { } token ? new ProgressRelay(request.Server, token, cancellationToken) : null;
         try
         {
             var result = await gateway.InvokeToolAsync(
                 server, tool, ToObject(request.Params?.Arguments),
-                new InvokeOptions { Caller = context.GetCaller(), RequestId = requestId }, cancellationToken).ConfigureAwait(false);
+                new InvokeOptions { Caller = context.GetCaller(), RequestId = requestId, Progress = progress }, cancellationToken).ConfigureAwait(false);
             return ToCallToolResult(result.Result)
                 ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);
         }

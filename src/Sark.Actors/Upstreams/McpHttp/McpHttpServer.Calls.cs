@@ -67,7 +67,7 @@ internal sealed partial class McpHttpServer
         cancellation.CancelAfter(remaining);
         var flight = new InFlight(call, replyTo, since, _generation, cancellation);
         _inFlight[call.RequestId] = flight;
-        _session!.CallToolAsync(call.Tool, call.Arguments, call.TraceParent, cancellation.Token).PipeTo(Self,
+        _session!.CallToolAsync(call.Tool, call.Arguments, call.TraceParent, call.Progress, cancellation.Token).PipeTo(Self,
             success: outcome => new CallDone(flight, outcome.Result, outcome.IsError, null),
             failure: ex => new CallDone(flight, default, false, ex));
     }

@@ -84,15 +84,30 @@ internal sealed class McpHttpSession : IAsyncDisposable
     /// <c>notifications/cancelled</c> for that id: the SDK sends one only once a request is fully
     /// sent, which a Streamable HTTP POST never is while its answer is still streaming.
     /// </summary>
-    public async Task<(JsonElement Result, bool IsError)> CallToolAsync(string tool, JsonElement? arguments, string? traceParent, CancellationToken cancellationToken)
+    /// <param name="progress">When set, a <c>progressToken</c> (the request id) is sent and the server's progress notifications for it are reported here.</param>
+    public async Task<(JsonElement Result, bool IsError)> CallToolAsync(
+        string tool, JsonElement? arguments, string? traceParent, IProgress<ToolProgress>? progress, CancellationToken cancellationToken)
     {
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent };
+        await using var progressHandler = progress is null ? null : Client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+        {
+            if (notification.Params?.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProgressNotificationParams))) is ProgressNotificationParams p
+                && p.ProgressToken.ToString() == id.ToString())
+            {
+                progress.Report(new ToolProgress(p.Progress.Progress, p.Progress.Total, p.Progress.Message));
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        if (progress is not null)
+            (meta ??= [])["progressToken"] = id.ToString();
         var parameters = new CallToolRequestParams
         {
             Name = tool,
             Arguments = ArgumentsOf(arguments),
-            Meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent },
+            Meta = meta,
         };
-        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
         var request = new JsonRpcRequest
         {
             Id = id,

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Sark.Actors.Errors;
@@ -53,8 +54,8 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since));
-        var line = _writer.CallTool(id, call.Tool, call.Arguments);
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since) { Progress = call.Progress });
+        var line = _writer.CallTool(id, call.Tool, call.Arguments, call.Progress is null ? null : id);
         if (line.Length > _options.MaxMessageBytes)
         {
             _pending.TryRemove(id, out _);
@@ -109,6 +110,24 @@ internal sealed partial class StdioServer
         // Never sent: drop it from the queue so that it is not sent later.
         if (_queued.RemoveAll(q => q.Call.RequestId == requestId) > 0)
             Timers.Cancel(QueuedKey(requestId));
+    }
+
+    /// <summary>A progress notification for a call that asked for progress (its token is the call's JSON-RPC id).</summary>
+    private void OnProgress(JsonElement? parameters)
+    {
+        if (McpMessages.TryReadProgress(parameters, out var token, out var progress)
+            && _pending.TryGet(token, out var call) && call.Progress is { } sink)
+        {
+            try
+            {
+                sink.Report(progress);
+            }
+            catch (Exception ex)
+            {
+                // A caller's sink must never take the connection down.
+                _log.Warning("Upstream {Upstream}: the progress sink of request {RequestId} threw: {Error}", _options.Name, call.RequestId, ex.Message);
+            }
+        }
     }
 
     private void OnOversized(JsonRpcInbound.Oversized oversized)

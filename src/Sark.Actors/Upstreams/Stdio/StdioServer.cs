@@ -201,6 +201,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 else if (_ready)
                     ListTools(null);
                 break;
+            case JsonRpcInbound.Notification { Method: "notifications/progress" } progress:
+                OnProgress(progress.Params);
+                break;
             case JsonRpcInbound.Notification notification:
                 _log.Debug("Upstream {Upstream}: notification {Method}", _options.Name, notification.Method);
                 break;
