@@ -29,13 +29,14 @@ internal static class FrontDoorRelays
     }
 
     /// <summary>Runs every session through <see cref="FrontDoorSessions.RunSessionAsync"/>, around the handler set before.</summary>
-    private sealed class TrackSessions(FrontDoorSessions sessions) : IPostConfigureOptions<HttpServerTransportOptions>
+    private sealed class TrackSessions(IServiceProvider services) : IPostConfigureOptions<HttpServerTransportOptions>
     {
         public void PostConfigure(string? name, HttpServerTransportOptions options)
         {
 #pragma warning disable MCPEXP002 // RunSessionHandler is experimental: the only hook that sees a session start and end.
             var inner = options.RunSessionHandler;
-            options.RunSessionHandler = (context, session, cancellationToken) => sessions.RunSessionAsync(context, session, inner, cancellationToken);
+            options.RunSessionHandler = (context, session, cancellationToken) =>
+                services.GetRequiredService<FrontDoorSessions>().RunSessionAsync(context, session, inner, cancellationToken);
 #pragma warning restore MCPEXP002
         }
     }

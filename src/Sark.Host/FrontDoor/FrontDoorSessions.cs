@@ -13,7 +13,7 @@ namespace Sark.Host.FrontDoor;
 /// notification on its own task, so a slow session holds up nobody. Stateless mode has no
 /// sessions, so nothing is sent there.
 /// </summary>
-internal sealed partial class FrontDoorSessions(CatalogView catalog, ILogger<FrontDoorSessions> log) : BackgroundService
+internal sealed partial class FrontDoorSessions(IServiceProvider services, IHostApplicationLifetime lifetime, ILogger<FrontDoorSessions> log) : BackgroundService
 {
     /// <summary>How long one session's notification may take before it is given up.</summary>
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
@@ -43,6 +43,21 @@ internal sealed partial class FrontDoorSessions(CatalogView catalog, ILogger<Fro
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The catalog exists once the actor system runs: read it after the host has started.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            try
+            {
+                await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        var catalog = services.GetRequiredService<CatalogView>();
         var next = catalog.NextChange;
         var tools = ToolSet.Of(catalog.Current);
         while (!stoppingToken.IsCancellationRequested)
