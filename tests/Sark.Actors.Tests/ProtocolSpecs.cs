@@ -155,4 +155,33 @@ public sealed class ProtocolSpecs
         Assert.Equal(3, parsed.GetProperty("id").GetInt64());
         Assert.Equal("hi", parsed.GetProperty("params").GetProperty("arguments").GetProperty("message").GetString());
     }
+
+    [Fact]
+    public void A_call_that_asks_for_progress_sends_its_id_as_the_progress_token()
+    {
+        var writer = new JsonRpcWriter();
+        using var with = JsonDocument.Parse(writer.CallTool(5, "slow", null, progressToken: 5));
+        using var without = JsonDocument.Parse(writer.CallTool(6, "slow", null));
+
+        Assert.Equal(5, with.RootElement.GetProperty("params").GetProperty("_meta").GetProperty("progressToken").GetInt64());
+        Assert.False(without.RootElement.GetProperty("params").TryGetProperty("_meta", out _));
+    }
+
+    [Theory]
+    [InlineData("""{"progressToken":9,"progress":2,"total":4,"message":"half"}""", true, 9L, 2.0, 4.0, "half")]
+    [InlineData("""{"progressToken":9,"progress":0.5}""", true, 9L, 0.5, null, null)]
+    [InlineData("""{"progressToken":"someone-else","progress":1}""", false, 0L, 0.0, null, null)]
+    [InlineData("""{"progressToken":9}""", false, 0L, 0.0, null, null)]
+    [InlineData("""[]""", false, 0L, 0.0, null, null)]
+    public void Progress_notifications_are_read_only_when_their_token_is_one_of_our_ids(
+        string parameters, bool ours, long token, double progress, double? total, string? message)
+    {
+        var read = Sark.Actors.Protocol.McpMessages.TryReadProgress(JsonDocument.Parse(parameters).RootElement, out var t, out var p);
+
+        Assert.Equal(ours, read);
+        if (!ours)
+            return;
+        Assert.Equal(token, t);
+        Assert.Equal(new ToolProgress(progress, total, message), p);
+    }
 }

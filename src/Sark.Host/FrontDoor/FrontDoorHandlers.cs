@@ -26,7 +26,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
     public async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
-        var offset = ReadCursor(request.Params?.Cursor);
+        var offset = ReadCursor(request.Params?.Cursor, context.TraceIdentifier);
         var tools = await gateway.ListToolsAsync(null, context.GetCaller(), cancellationToken).ConfigureAwait(false);
 
         var all = new List<Tool>(tools.Count);
@@ -48,7 +48,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         var requestId = context.TraceIdentifier;
         var name = request.Params?.Name;
         if (!names.TryParse(name, out var server, out var tool))
-            throw UnknownTool(name, requestId);
+            throw FrontDoorErrors.Protocol($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
 
         // The caller's progressToken: the upstream's progress for this call is relayed under it.
         await using var progress = request.Params?.ProgressToken is { } token ? new ProgressRelay(request.Server, token, cancellationToken) : null;
@@ -60,52 +60,24 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
             return ToCallToolResult(result.Result)
                 ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);
         }
-        catch (SarkException ex) when (ex.Code == SarkErrorCode.NotFound)
-        {
-            throw UnknownTool(name, ex.RequestId ?? requestId);
-        }
         catch (SarkException ex)
         {
-            return ErrorResult(ex, requestId);
+            if (FrontDoorErrors.ProtocolError(ex, $"tool: '{name}'", requestId) is { } protocol)
+                throw protocol;
+            return FrontDoorErrors.ErrorResult(ex, requestId);
         }
-    }
-
-    /// <summary>An <c>isError</c> result that tells the model what happened: <c>policy_denied: ...</c>, with the code in <c>_meta</c>.</summary>
-    internal static CallToolResult ErrorResult(SarkException ex, string requestId)
-    {
-        var code = ex.Code.ToWire();
-        var sark = new JsonObject { ["code"] = code, ["request_id"] = ex.RequestId ?? requestId };
-        if (ex is UpstreamUnavailableException { RetryAfter: { } retryAfter })
-            sark["retry_after_seconds"] = Math.Ceiling(retryAfter.TotalSeconds);
-        return new CallToolResult
-        {
-            IsError = true,
-            Content = [new TextContentBlock { Text = $"{code}: {ex.Message}" }],
-            Meta = new JsonObject { ["sark"] = sark },
-        };
-    }
-
-    /// <summary>Unknown tool: a JSON-RPC invalid-params error (as the MCP spec prescribes), with our code in its data.</summary>
-    private static McpProtocolException UnknownTool(string? name, string requestId)
-    {
-        var ex = new McpProtocolException($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams);
-        ex.Data["code"] = SarkErrorCode.NotFound.ToWire();
-        ex.Data["request_id"] = requestId;
-        return ex;
     }
 
     private HttpContext CurrentHttpContext() =>
         http.HttpContext ?? throw new McpProtocolException("The front door has no HTTP request for this message.", McpErrorCode.InternalError);
 
-    private static int ReadCursor(string? cursor)
+    private static int ReadCursor(string? cursor, string requestId)
     {
         if (cursor is null)
             return 0;
         if (int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var offset) && offset >= 0)
             return offset;
-        var ex = new McpProtocolException($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams);
-        ex.Data["code"] = SarkErrorCode.InvalidRequest.ToWire();
-        throw ex;
+        throw FrontDoorErrors.Protocol($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams, SarkErrorCode.InvalidRequest, requestId);
     }
 
     private static JsonElement SchemaOf(ToolInfo tool) =>
