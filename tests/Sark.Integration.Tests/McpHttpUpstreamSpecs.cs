@@ -53,6 +53,30 @@ public sealed class McpHttpUpstreamSpecs(ITestOutputHelper output)
     [Theory]
     [InlineData("sse", McpHttpTransport.Sse)]
     [InlineData("streamableHttp", McpHttpTransport.StreamableHttp)]
+    public async Task Progress_of_a_long_running_call_reaches_the_callers_sink(string mode, McpHttpTransport transport)
+    {
+        await using var server = await EverythingHttpProcess.StartAsync(mode);
+        var gateway = Start(Upstream(server.Url, transport));
+        await ReadyAsync(gateway);
+        var updates = new System.Collections.Concurrent.ConcurrentQueue<ToolProgress>();
+
+        var result = await gateway.InvokeToolAsync(Name, "trigger-long-running-operation", Args("""{"duration":1,"steps":3}"""),
+            new InvokeOptions { Progress = new Sink(updates.Enqueue) });
+
+        Assert.False(result.IsError);
+        // The SDK hands notifications and the response on separately: the last update may come just after the result.
+        await AwaitConditionAsync(() => Task.FromResult(updates.Count >= 3), TimeSpan.FromSeconds(10));
+        Assert.Equal([new ToolProgress(1, 3, null), new ToolProgress(2, 3, null), new ToolProgress(3, 3, null)], updates.ToArray());
+    }
+
+    private sealed class Sink(Action<ToolProgress> report) : IProgress<ToolProgress>
+    {
+        public void Report(ToolProgress value) => report(value);
+    }
+
+    [Theory]
+    [InlineData("sse", McpHttpTransport.Sse)]
+    [InlineData("streamableHttp", McpHttpTransport.StreamableHttp)]
     [InlineData("sse", McpHttpTransport.Auto)]
     [InlineData("streamableHttp", McpHttpTransport.Auto)]
     public async Task Server_everything_over_http_lists_its_tools_and_answers_echo_and_get_sum(string mode, McpHttpTransport transport)

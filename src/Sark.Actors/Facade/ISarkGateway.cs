@@ -21,6 +21,8 @@ public sealed record InvokeOptions
     /// Where the upstream's progress notifications for this call go; when absent, no progress is
     /// asked for. mcp-stdio and mcp-http upstreams relay it; gateway upstreams have none. It is
     /// called on an actor's or the MCP client's thread: it must be thread-safe and must not block.
+    /// Over mcp-http the SDK hands notifications on apart from results, so the last update can
+    /// come just after the call has returned (up to a second); stdio keeps the upstream's order.
     /// </summary>
     public IProgress<ToolProgress>? Progress { get; init; }
 }

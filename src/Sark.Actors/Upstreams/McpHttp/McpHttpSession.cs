@@ -16,6 +16,7 @@ namespace Sark.Actors.Upstreams.McpHttp;
 /// </summary>
 internal sealed class McpHttpSession : IAsyncDisposable
 {
+    private static readonly TimeSpan ProgressGrace = TimeSpan.FromSeconds(1);
     private static readonly JsonElement EmptyResult = JsonDocument.Parse("{}").RootElement.Clone();
     private readonly HttpClientTransport _transport;
     private long _lastId;
@@ -90,7 +91,7 @@ internal sealed class McpHttpSession : IAsyncDisposable
     {
         var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
         var meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent };
-        await using var progressHandler = progress is null ? null : Client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+        var progressHandler = progress is null ? null : Client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
         {
             if (notification.Params?.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProgressNotificationParams))) is ProgressNotificationParams p
                 && p.ProgressToken.ToString() == id.ToString())
@@ -125,6 +126,21 @@ internal sealed class McpHttpSession : IAsyncDisposable
             _ = SendCancelledAsync(id);
             throw;
         }
+        finally
+        {
+            if (progressHandler is not null)
+                _ = UnregisterLaterAsync(progressHandler);
+        }
+    }
+
+    /// <summary>
+    /// The SDK hands notifications on apart from responses, so the last progress of a call can be
+    /// handled just after its result: the handler stays for <see cref="ProgressGrace"/> more.
+    /// </summary>
+    private static async Task UnregisterLaterAsync(IAsyncDisposable handler)
+    {
+        await Task.Delay(ProgressGrace).ConfigureAwait(false);
+        await handler.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task SendCancelledAsync(RequestId id)
