@@ -63,6 +63,18 @@ public interface ISarkGateway
     Task<ToolCallResult> InvokeToolAsync(
         string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sends one MCP request other than <c>tools/call</c> (<c>resources/list</c>, <c>resources/templates/list</c>,
+    /// <c>resources/read</c>, <c>prompts/list</c>, <c>prompts/get</c>) to the <c>mcp-*</c> upstream of
+    /// <paramref name="server"/>, as <see cref="InvokeOptions.Caller"/>, and returns its raw result.
+    /// Listings need the server to be visible to the caller (<c>server:list</c>); a read is decided as
+    /// <c>resource:read</c> and a get as <c>prompt:get</c> (the URI or prompt name in the input's
+    /// <c>tool.name</c>), and both are audited. Gateway upstreams serve tools only (<c>invalid_request</c>).
+    /// The upstream's call timeout, circuit and cancellation apply as for a tool call.
+    /// </summary>
+    Task<JsonElement> SendRequestAsync(
+        string server, string method, JsonElement? parameters = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Every upstream: its state, breaker state, restart count, last error, and for gateway upstreams paging and cache figures.</summary>
     Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default);
 

@@ -22,7 +22,7 @@ namespace Sark.Actors;
 /// The facade over the actor tree. It is the only place that Asks, always with a timeout.
 /// It also counts calls in flight so that shutdown can drain them.
 /// </summary>
-internal sealed class SarkGateway : ISarkGateway
+internal sealed partial class SarkGateway : ISarkGateway
 {
     /// <summary>The bound of a catalog or status query; a catalog miss that fetches may take a read's retries.</summary>
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(30);

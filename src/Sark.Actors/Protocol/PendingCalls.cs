@@ -9,6 +9,9 @@ internal enum PendingKind
     ListTools,
     Ping,
     CallTool,
+
+    /// <summary>A forwarded request (<c>resources/*</c>, <c>prompts/*</c>): <c>Tool</c> holds its method.</summary>
+    Forward,
 }
 
 /// <summary>One request in flight. <see cref="ReplyTo"/> and <see cref="RequestId"/> are set for tool calls.</summary>

@@ -102,6 +102,14 @@ internal sealed class UpstreamCircuit : UntypedActor, IWithTimers
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(
                     SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter) { NotSent = true }));
                 break;
+            case ForwardRequest request when _connection is not null:
+                _connection.Forward(request);
+                break;
+            case ForwardRequest request:
+                var untilNext = _state.RetryAfter(Context.System.Scheduler.Now);
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(
+                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, untilNext), RetryAfter: untilNext) { NotSent = true }));
+                break;
             case RefreshCatalog refresh when _connection is not null:
                 _connection.Forward(refresh);
                 break;

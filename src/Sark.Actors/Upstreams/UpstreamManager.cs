@@ -69,6 +69,10 @@ internal sealed class UpstreamManager : UntypedActor
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.NotFound,
                     $"Server '{call.Upstream}' is not known to this node. List the servers to see which are.")));
                 break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.NotFound,
+                    $"Server '{request.Upstream}' is not known to this node. List the servers to see which are.")));
+                break;
             case IUpstreamMessage:
                 break;
             case StatusChanged changed:

@@ -39,6 +39,19 @@ public static class UpstreamCommands
     }
 
     /// <summary>
+    /// Send one MCP request other than <c>tools/call</c> (<c>resources/list</c>, <c>resources/read</c>,
+    /// <c>resources/templates/list</c>, <c>prompts/list</c>, <c>prompts/get</c>) to an <c>mcp-*</c>
+    /// upstream and hand back its raw result. Replied to with <see cref="UpstreamReplies.RequestCompleted"/>
+    /// or <see cref="UpstreamReplies.ToolCallFailed"/>; cancelled with <see cref="CancelCall"/> like a tool call.
+    /// </summary>
+    public sealed record ForwardRequest(string RequestId, string Upstream, string Method, JsonElement? Params, TimeSpan Timeout)
+        : IUpstreamMessage, INoSerializationVerificationNeeded
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"ForwardRequest {{ RequestId = {RequestId}, Upstream = {Upstream}, Method = {Method} }}";
+    }
+
+    /// <summary>
     /// The catalog asks an upstream to read a part of its listing again. Answered (to the catalog)
     /// with <see cref="Catalog.CatalogCommands.Refreshed"/> or <see cref="Catalog.CatalogCommands.RefreshFailed"/>.
     /// </summary>
@@ -68,6 +81,9 @@ public static class UpstreamReplies
         : INoSerializationVerificationNeeded;
 
     public sealed record ToolCallFailed(string RequestId, SarkError Error) : INoSerializationVerificationNeeded;
+
+    /// <summary>The raw result of a <see cref="UpstreamCommands.ForwardRequest"/>.</summary>
+    public sealed record RequestCompleted(string RequestId, JsonElement Result) : INoSerializationVerificationNeeded;
 
     public sealed record UpstreamList(ImmutableArray<UpstreamStatus> Upstreams);
 }

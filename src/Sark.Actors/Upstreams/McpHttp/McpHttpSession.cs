@@ -133,6 +133,28 @@ internal sealed class McpHttpSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Any other request (<c>resources/*</c>, <c>prompts/*</c>), sent as it is; its raw result.</summary>
+    public async Task<JsonElement> SendAsync(string method, JsonElement? parameters, CancellationToken cancellationToken)
+    {
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var request = new JsonRpcRequest
+        {
+            Id = id,
+            Method = method,
+            Params = parameters is { ValueKind: JsonValueKind.Object } p ? JsonNode.Parse(p.GetRawText()) : null,
+        };
+        try
+        {
+            var response = await Client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            return response.Result is { } node ? JsonSerializer.SerializeToElement(node, McpJsonUtilities.DefaultOptions) : EmptyResult;
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = SendCancelledAsync(id);
+            throw;
+        }
+    }
+
     /// <summary>
     /// The SDK hands notifications on apart from responses, so the last progress of a call can be
     /// handled just after its result: the handler stays for <see cref="ProgressGrace"/> more.

@@ -75,15 +75,51 @@ internal sealed partial class StdioServer
         Timers.StartSingleTimer(id, new CallTimedOut(id), remaining);
     }
 
+    /// <summary>A forwarded request: sent as it is, with the same deadline, cancellation and failure handling as a tool call.</summary>
+    private void StartForward(ForwardRequest request, IActorRef replyTo)
+    {
+        if (_pending.HasRequest(request.RequestId))
+        {
+            replyTo.Tell(new ToolCallFailed(request.RequestId, DuplicateRequestId(request.RequestId)));
+            return;
+        }
+
+        var id = _pending.Add(new PendingCall(PendingKind.Forward, request.RequestId, request.Method, replyTo, Stopwatch.GetTimestamp()));
+        var line = _writer.Request(id, request.Method, request.Params is { ValueKind: JsonValueKind.Object } p ? p.WriteTo : null);
+        if (line.Length > _options.MaxMessageBytes || !_process!.TryWrite(line))
+        {
+            _pending.TryRemove(id, out _);
+            replyTo.Tell(line.Length > _options.MaxMessageBytes
+                ? new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.TooLarge, $"The {request.Method} request is over the {_options.MaxMessageBytes}-byte limit of upstream '{_options.Name}'."))
+                : Unavailable(request.RequestId, "is not reading its input"));
+            return;
+        }
+
+        Timers.StartSingleTimer(id, new CallTimedOut(id), request.Timeout);
+    }
+
+    private void OnForwardResponse(long id, PendingCall call, JsonRpcInbound.Response response)
+    {
+        Timers.Cancel(id);
+        _failures.RecordSuccess();
+        var outcome = response.Error is null ? "ok" : "upstream_error";
+        SarkTelemetry.RecordRequest(_options.Name, call.Tool!, outcome, call.StartTimestamp);
+        call.ReplyTo!.Tell(response.Error is { } error
+            ? new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamError,
+                $"Upstream '{_options.Name}' answered {call.Tool} with JSON-RPC error {error.Code}: {error.Message}", JsonRpcCode: error.Code, Data: error.Data))
+            : new RequestCompleted(call.RequestId!, response.Result!.Value));
+    }
+
     private void OnCallTimedOut(long id)
     {
         if (!_pending.TryRemove(id, out var call))
             return;
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_timeout", call.StartTimestamp);
+        var what = call.Kind == PendingKind.Forward ? call.Tool! : $"tools/call '{call.Tool}'";
+        SarkTelemetry.RecordRequest(_options.Name, call.Kind == PendingKind.Forward ? call.Tool! : "tools/call", "upstream_timeout", call.StartTimestamp);
         SendCancelled(id, "timed out");
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
-            $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
-        CountFailure("calls keep timing out");
+            $"Upstream '{_options.Name}' did not answer {what} within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the request was cancelled upstream.")));
+        CountFailure("requests keep timing out");
     }
 
     private void OnQueuedTimedOut(string requestId)
@@ -140,7 +176,7 @@ internal sealed partial class StdioServer
             return;
         }
 
-        if (call.Kind != PendingKind.CallTool)
+        if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
         {
             Fault($"answered {call.Kind} with a {oversized.Length}-byte message, over the {_options.MaxMessageBytes}-byte limit");
             return;
@@ -162,7 +198,7 @@ internal sealed partial class StdioServer
     {
         foreach (var call in _pending.DrainAll())
         {
-            if (call.Kind != PendingKind.CallTool)
+            if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
                 continue;
             SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp);
             call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));

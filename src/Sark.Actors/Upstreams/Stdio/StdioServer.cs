@@ -110,6 +110,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             // The process is gone while the node shuts down: refuse, do not fault.
             if (message is CallTool refused)
                 Sender.Tell(new ToolCallFailed(refused.RequestId, _closed));
+            else if (message is ForwardRequest refusedRequest)
+                Sender.Tell(new ToolCallFailed(refusedRequest.RequestId, _closed));
             return;
         }
 
@@ -120,6 +122,13 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 break;
             case CallTool call:
                 Enqueue(call);
+                break;
+            case ForwardRequest request when _ready:
+                StartForward(request, Sender);
+                break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' is still connecting. Try again shortly.") { NotSent = true }));
                 break;
             case CancelCall cancel:
                 Cancel(cancel.RequestId);
@@ -169,6 +178,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         {
             case CallTool call:
                 Sender.Tell(new ToolCallFailed(call.RequestId, FaultError()));
+                break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, FaultError() with { NotSent = true }));
                 break;
             case ConnectionEvents.Attempt attempt:
                 // A start that failed in PreStart faulted before the circuit said which attempt it was.
@@ -239,6 +251,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 var isError = McpMessages.IsToolError(result);
                 SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp);
                 call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
+                break;
+            case PendingKind.Forward:
+                OnForwardResponse(id, call, response);
                 break;
             case PendingKind.Initialize when response.Error is { } refused:
                 Fault($"refused initialize: JSON-RPC error {refused.Code}: {refused.Message}");
