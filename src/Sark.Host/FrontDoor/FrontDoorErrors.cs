@@ -25,6 +25,18 @@ internal static class FrontDoorErrors
         _ => null,
     };
 
+    /// <summary>
+    /// The JSON-RPC error of a failed resources or prompts request (they have no <c>isError</c>
+    /// result): as <see cref="ProtocolError"/> where that applies; a refusal of ours
+    /// (<c>policy_denied</c>, <c>invalid_request</c>, <c>too_large</c>) is invalid-request; the rest
+    /// (unavailable, timeout, shutting down) is an internal error. Our code is in the data.
+    /// </summary>
+    public static McpProtocolException RequestError(SarkException ex, string what, string requestId) =>
+        ProtocolError(ex, what, requestId)
+        ?? Protocol($"{ex.Code.ToWire()}: {ex.Message}",
+            ex.Code is SarkErrorCode.PolicyDenied or SarkErrorCode.InvalidRequest or SarkErrorCode.TooLarge ? McpErrorCode.InvalidRequest : McpErrorCode.InternalError,
+            ex.Code, ex.RequestId ?? requestId);
+
     /// <summary>A JSON-RPC error with our code and the request id in its data.</summary>
     public static McpProtocolException Protocol(string message, McpErrorCode error, SarkErrorCode code, string requestId)
     {

@@ -7,8 +7,8 @@ namespace Sark.Host.FrontDoor;
 
 /// <summary>
 /// Wires the relays of the front door into the MCP server: the session registry that sends
-/// <c>notifications/tools/list_changed</c> (<see cref="FrontDoorSessions"/>), and the capability
-/// that announces it. It wraps any <c>RunSessionHandler</c> configured before it, so it composes
+/// <c>notifications/tools/list_changed</c> (<see cref="FrontDoorSessions"/>), the capability
+/// that announces it, and the resources and prompts handlers (<see cref="FrontDoorCatalogHandlers"/>). It wraps any <c>RunSessionHandler</c> configured before it, so it composes
 /// with the HTTP layer's own session handling.
 /// </summary>
 internal static class FrontDoorRelays
@@ -25,8 +25,17 @@ internal static class FrontDoorRelays
             options.Capabilities.Tools.ListChanged = true;
         });
         services.AddSingleton<IPostConfigureOptions<HttpServerTransportOptions>, TrackSessions>();
-        return builder;
+        services.AddSingleton<FrontDoorCatalogHandlers>();
+        return builder
+            .WithListResourcesHandler((request, ct) => Catalog(request.Services).ListResourcesAsync(request, ct))
+            .WithListResourceTemplatesHandler((request, ct) => Catalog(request.Services).ListResourceTemplatesAsync(request, ct))
+            .WithReadResourceHandler((request, ct) => Catalog(request.Services).ReadResourceAsync(request, ct))
+            .WithListPromptsHandler((request, ct) => Catalog(request.Services).ListPromptsAsync(request, ct))
+            .WithGetPromptHandler((request, ct) => Catalog(request.Services).GetPromptAsync(request, ct));
     }
+
+    private static FrontDoorCatalogHandlers Catalog(IServiceProvider? services) =>
+        (services ?? throw new InvalidOperationException("The MCP request carries no services.")).GetRequiredService<FrontDoorCatalogHandlers>();
 
     /// <summary>Runs every session through <see cref="FrontDoorSessions.RunSessionAsync"/>, around the handler set before.</summary>
     private sealed class TrackSessions(IServiceProvider services) : IPostConfigureOptions<HttpServerTransportOptions>

@@ -75,3 +75,22 @@ public sealed class FrontDoorErrorsSpecs
         Assert.IsType<JsonObject>(result.Meta);
     }
 }
+
+/// <summary><see cref="FrontDoorErrors.RequestError"/>: resources and prompts have no isError result, so every failure is a JSON-RPC error.</summary>
+public sealed class FrontDoorRequestErrorsSpecs
+{
+    [Theory]
+    [InlineData(SarkErrorCode.PolicyDenied, McpErrorCode.InvalidRequest)]
+    [InlineData(SarkErrorCode.InvalidRequest, McpErrorCode.InvalidRequest)]
+    [InlineData(SarkErrorCode.UpstreamUnavailable, McpErrorCode.InternalError)]
+    [InlineData(SarkErrorCode.UpstreamTimeout, McpErrorCode.InternalError)]
+    [InlineData(SarkErrorCode.NotFound, McpErrorCode.InvalidParams)]
+    public void Each_code_has_its_json_rpc_error_and_keeps_our_code_in_the_data(SarkErrorCode code, McpErrorCode expected)
+    {
+        var ex = FrontDoorErrors.RequestError(new SarkException(code, "It failed.", "r-9"), "prompt: 'demo__p'", "fallback");
+
+        Assert.Equal(expected, ex.ErrorCode);
+        Assert.Equal(code.ToWire(), ex.Data["code"]);
+        Assert.Equal("r-9", ex.Data["request_id"]);
+    }
+}
