@@ -74,6 +74,23 @@ public sealed class FrontDoorPolicySpecs
     }
 
     [Fact]
+    public async Task The_single_server_endpoint_is_authorized_as_the_aggregated_one()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        await using var node = await NodeProcess.StartAsync(Config);
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+        await using var reader = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: ReaderKey, path: "/servers/demo/mcp");
+
+        var tools = (await reader.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).Order(StringComparer.Ordinal).ToArray();
+        var denied = await reader.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 }, cancellationToken: timeout.Token);
+
+        Assert.Equal(["echo", "stats"], tools);
+        Assert.True(denied.IsError);
+        Assert.Equal("policy_denied", denied.Meta?["sark"]?["code"]?.GetValue<string>());
+        await Assert.ThrowsAnyAsync<Exception>(() => FrontDoorClients.ConnectAsync(node, timeout.Token, path: "/servers/demo/mcp"));
+    }
+
+    [Fact]
     public async Task A_client_without_a_key_is_refused_before_the_mcp_handshake()
     {
         using var timeout = new CancellationTokenSource(Timeout);

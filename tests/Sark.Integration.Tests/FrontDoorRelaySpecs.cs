@@ -200,11 +200,12 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
 /// <summary>Official-SDK clients of a node's <c>/mcp</c>.</summary>
 internal static class FrontDoorClients
 {
-    public static async Task<McpClient> ConnectAsync(NodeProcess node, CancellationToken cancellationToken, McpClientOptions? options = null, string? apiKey = null)
+    public static async Task<McpClient> ConnectAsync(
+        NodeProcess node, CancellationToken cancellationToken, McpClientOptions? options = null, string? apiKey = null, string path = "/mcp")
     {
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
-            Endpoint = new Uri(node.BaseAddress, "/mcp"),
+            Endpoint = new Uri(node.BaseAddress, path),
             AdditionalHeaders = apiKey is null ? null : new Dictionary<string, string> { ["X-API-Key"] = apiKey },
         });
         return await McpClient.CreateAsync(transport, options, cancellationToken: cancellationToken);

@@ -40,10 +40,14 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
     {
         var requestId = RequestId();
         var uri = request.Params?.Uri;
-        if (!ResourceUris.TryParse(uri, out var server, out var original))
+        var single = FrontDoorScope.SingleServer(CurrentHttpContext());
+        string? server = single, original = uri;
+        if (single is null && !ResourceUris.TryParse(uri, out server, out original))
             throw FrontDoorErrors.Protocol($"Unknown resource: '{uri}'. Front-door resource URIs start with sark://<server>/.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
+        if (server is null || string.IsNullOrEmpty(original))
+            throw FrontDoorErrors.Protocol("resources/read needs a 'uri'.", McpErrorCode.InvalidParams, SarkErrorCode.InvalidRequest, requestId);
         var result = await SendAsync(server, "resources/read", new JsonObject { ["uri"] = original }, $"resource: '{uri}'", requestId, cancellationToken).ConfigureAwait(false);
-        if (result["contents"] is JsonArray contents)
+        if (single is null && result["contents"] is JsonArray contents)
         {
             foreach (var content in contents)
                 RewriteUri("uri")(server, content as JsonObject);
@@ -56,7 +60,8 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
     {
         var requestId = RequestId();
         var name = request.Params?.Name;
-        if (!names.TryParse(name, out var server, out var prompt))
+        string? server = FrontDoorScope.SingleServer(CurrentHttpContext()), prompt = name;
+        if ((server is null && !names.TryParse(name, out server, out prompt)) || string.IsNullOrEmpty(prompt))
             throw FrontDoorErrors.Protocol($"Unknown prompt: '{name}'.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
         var parameters = new JsonObject { ["name"] = prompt };
         if (request.Params?.Arguments is { } arguments)
@@ -69,8 +74,12 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
     {
         var context = CurrentHttpContext();
         var caller = context.GetCaller();
-        var servers = await gateway.ListServersAsync(caller, cancellationToken).ConfigureAwait(false);
-        var ordered = servers.Select(s => s.ServerName).Order(StringComparer.Ordinal).ToArray();
+        var single = FrontDoorScope.SingleServer(context);
+        var ordered = single is not null
+            ? [single]
+            : (await gateway.ListServersAsync(caller, cancellationToken).ConfigureAwait(false)).Select(s => s.ServerName).Order(StringComparer.Ordinal).ToArray();
+        if (single is not null)
+            rewrite = Unchanged;
         var pages = await Task.WhenAll(ordered.Select(server => ListServerAsync(server, method, key, caller, context.TraceIdentifier, cancellationToken))).ConfigureAwait(false);
         var all = new List<JsonObject>();
         for (var i = 0; i < ordered.Length; i++)
@@ -121,6 +130,9 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
 
         return items;
     }
+
+    /// <summary>The single-server endpoint keeps the upstream's own URIs and names.</summary>
+    private static bool Unchanged(string server, JsonObject? item) => item is not null;
 
     private static Func<string, JsonObject?, bool> RewriteUri(string key) => (server, item) =>
     {

@@ -22,7 +22,11 @@ internal static class FrontDoorEndpoint
     public static IEndpointRouteBuilder MapMcpFrontDoor(this IEndpointRouteBuilder endpoints, FrontDoorOptions options)
     {
         if (options.Enabled)
+        {
             endpoints.MapMcp(options.Path);
+            endpoints.MapMcp(FrontDoorScope.SingleServerPattern);
+        }
+
         return endpoints;
     }
 

@@ -27,13 +27,23 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
     {
         var context = CurrentHttpContext();
         var offset = ReadCursor(request.Params?.Cursor, context.TraceIdentifier);
-        var tools = await gateway.ListToolsAsync(null, context.GetCaller(), cancellationToken).ConfigureAwait(false);
+        var single = FrontDoorScope.SingleServer(context);
+        IReadOnlyList<ToolInfo> tools;
+        try
+        {
+            tools = await gateway.ListToolsAsync(single, context.GetCaller(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SarkException ex) when (single is not null)
+        {
+            throw FrontDoorErrors.RequestError(ex, $"server: '{single}'", context.TraceIdentifier);
+        }
 
         var all = new List<Tool>(tools.Count);
         foreach (var tool in tools)
         {
-            if (names.TryQualify(tool.ServerName, tool.ToolName, out var name))
-                all.Add(new Tool { Name = name, Description = tool.Description, InputSchema = SchemaOf(tool) });
+            var name = tool.ToolName;
+            if (single is not null ? ToolNames.IsValidName(name) : names.TryQualify(tool.ServerName, tool.ToolName, out name))
+                all.Add(new Tool { Name = name!, Description = tool.Description, InputSchema = SchemaOf(tool) });
         }
 
         all.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -47,7 +57,12 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         var context = CurrentHttpContext();
         var requestId = context.TraceIdentifier;
         var name = request.Params?.Name;
-        if (!names.TryParse(name, out var server, out var tool))
+        string? server, tool;
+        if (FrontDoorScope.SingleServer(context) is { } single)
+            (server, tool) = (single, name);
+        else if (!names.TryParse(name, out server, out tool))
+            server = tool = null;
+        if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(tool))
             throw FrontDoorErrors.Protocol($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
 
         // The caller's progressToken: the upstream's progress for this call is relayed under it.
