@@ -35,15 +35,7 @@ public sealed class FrontDoorPolicySpecs
             { name = admin-all, effect = allow, roles = [admin] }
             { name = reader-echo, effect = allow, roles = [reader], servers = [demo], tools = [echo, stats] }
           ]
-          upstreams.demo {
-            kind = mcp-stdio
-            command = [{{NodeConfigs.Quote(NodePaths.Dotnet)}}, {{NodeConfigs.Quote(NodePaths.DemoServerDll)}}]
-            required = true
-            init-timeout = 30s
-            stop-grace = 1s
-            kill-grace = 2s
-            backoff { min = 200ms, max = 1s }
-          }
+          {{NodeConfigs.DemoUpstream("backoff { min = 200ms, max = 1s }")}}
         }
         """;
 

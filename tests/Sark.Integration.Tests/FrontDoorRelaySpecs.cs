@@ -17,14 +17,7 @@ public sealed class RelayNodeFixture : IAsyncLifetime
     public static string Config => $$"""
         sark {
           node.shutdown-drain = 2s
-          upstreams.demo {
-            kind = mcp-stdio
-            command = [{{NodeConfigs.Quote(NodePaths.Dotnet)}}, {{NodeConfigs.Quote(NodePaths.DemoServerDll)}}]
-            required = true
-            init-timeout = 30s
-            stop-grace = 1s
-            kill-grace = 2s
-          }
+          {{NodeConfigs.DemoUpstream()}}
           upstreams.everything {
             kind = mcp-stdio
             command = ["node", {{NodeConfigs.Quote(NodePaths.EverythingScript)}}, "stdio"]

@@ -114,25 +114,9 @@ internal sealed partial class SarkGateway
     }
 
     /// <summary>One forwarded request, cancelled upstream when the caller gives up or the Ask times out.</summary>
-    private async Task<object> ForwardAsync(IActorRef upstreams, ForwardRequest request, string server, CancellationToken cancellationToken)
-    {
-        using var registration = cancellationToken.CanBeCanceled
-            ? cancellationToken.Register(static state =>
-            {
-                var (actor, cancel) = ((IActorRef, CancelCall))state!;
-                actor.Tell(cancel);
-            }, (upstreams, new CancelCall(request.RequestId, request.Upstream)))
-            : default;
-        try
-        {
-            return await upstreams.Ask<object>(request, request.Timeout + _options.AskMargin, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException)
-        {
-            upstreams.Tell(new CancelCall(request.RequestId, request.Upstream));
-            throw new UpstreamTimeoutException($"Upstream '{server}' did not answer {request.Method} within {request.Timeout.TotalSeconds:0.###}s.", request.RequestId);
-        }
-    }
+    private Task<object> ForwardAsync(IActorRef upstreams, ForwardRequest request, string server, CancellationToken cancellationToken) =>
+        AskUpstreamAsync(upstreams, request, request.RequestId, request.Upstream, request.Timeout,
+            $"Upstream '{server}' did not answer {request.Method} within {request.Timeout.TotalSeconds:0.###}s.", cancellationToken);
 }
 
 /// <summary>The MCP requests the facade forwards besides <c>tools/call</c>, and the policy action of each. Pure.</summary>
