@@ -25,6 +25,24 @@ public sealed record InvokeOptions
     /// come just after the call has returned (up to a second); stdio keeps the upstream's order.
     /// </summary>
     public IProgress<ToolProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// The caller's own MCP client, for an mcp-stdio upstream with <c>relay-client-requests</c>:
+    /// while this is the only call in flight on that upstream with a handler, the server's
+    /// <c>sampling/createMessage</c> and <c>elicitation/create</c> go to it and its answer goes back,
+    /// and the server's log messages (<c>notifications/message</c>) are passed on.
+    /// </summary>
+    public IUpstreamClient? ClientRequests { get; init; }
+}
+
+/// <summary>The downstream MCP client an upstream server's own requests are relayed to (see <see cref="InvokeOptions.ClientRequests"/>).</summary>
+public interface IUpstreamClient
+{
+    /// <summary>Sends a server request (<c>sampling/createMessage</c>, <c>elicitation/create</c>) to the caller's client; its raw result, or an exception.</summary>
+    Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken);
+
+    /// <summary>Passes a server notification on (<c>notifications/message</c>); must not block.</summary>
+    void Notify(string method, JsonElement? parameters);
 }
 
 /// <summary>One MCP progress notification of a call (<c>notifications/progress</c>), without its token.</summary>

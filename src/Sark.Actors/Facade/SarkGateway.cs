@@ -334,6 +334,7 @@ internal sealed partial class SarkGateway : ISarkGateway
                     TraceParent = activity?.Id,
                     BearerToken = options?.Caller?.BearerToken,
                     Progress = options?.Progress,
+                    ClientRequests = options?.ClientRequests,
                 };
                 activity?.SetTag("sark.upstream", route.Upstream);
                 usedUpstream = route.Upstream;

@@ -12,11 +12,24 @@ internal static class McpMessages
     public const string ProtocolVersion = "2025-06-18";
 
     /// <summary>The <c>initialize</c> params: our protocol version and client info. We offer no client capabilities.</summary>
-    public static void InitializeParams(Utf8JsonWriter w)
+    public static void InitializeParams(Utf8JsonWriter w) => WriteInitializeParams(w, relay: false);
+
+    /// <summary>The <c>initialize</c> params offering <c>sampling</c> and <c>elicitation</c> (relayed to front-door clients).</summary>
+    public static void InitializeParamsWithRelay(Utf8JsonWriter w) => WriteInitializeParams(w, relay: true);
+
+    private static void WriteInitializeParams(Utf8JsonWriter w, bool relay)
     {
         w.WriteStartObject();
         w.WriteString("protocolVersion"u8, ProtocolVersion);
         w.WriteStartObject("capabilities"u8);
+        if (relay)
+        {
+            w.WriteStartObject("sampling"u8);
+            w.WriteEndObject();
+            w.WriteStartObject("elicitation"u8);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         w.WriteStartObject("clientInfo"u8);
         w.WriteString("name"u8, "sark-actors");

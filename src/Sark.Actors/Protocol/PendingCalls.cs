@@ -20,6 +20,9 @@ internal sealed record PendingCall(
 {
     /// <summary>Where the call's progress notifications go; set when its <c>progressToken</c> (its JSON-RPC id) was sent.</summary>
     public IProgress<ToolProgress>? Progress { get; init; }
+
+    /// <summary>The caller's client, for server requests relayed while this call is in flight.</summary>
+    public IUpstreamClient? Client { get; init; }
 }
 
 /// <summary>
@@ -65,6 +68,22 @@ internal sealed class PendingCalls
     {
         call = null!;
         return _byRequestId.TryGetValue(requestId, out id) && TryRemove(id, out call);
+    }
+
+    /// <summary>The client of the only call in flight that has one; null when none or several have (the request could not be attributed).</summary>
+    public IUpstreamClient? SoleClient()
+    {
+        IUpstreamClient? found = null;
+        foreach (var call in _byId.Values)
+        {
+            if (call.Client is null)
+                continue;
+            if (found is not null)
+                return null;
+            found = call.Client;
+        }
+
+        return found;
     }
 
     /// <summary>The only tool call in flight, if exactly one is (to attribute an oversized reply without an id).</summary>

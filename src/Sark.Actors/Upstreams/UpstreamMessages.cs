@@ -34,6 +34,9 @@ public static class UpstreamCommands
         /// <summary>Where progress notifications of this call go; null: no <c>progressToken</c> is sent upstream.</summary>
         public IProgress<ToolProgress>? Progress { get; init; }
 
+        /// <summary>The caller's client, for server requests relayed while this call is in flight.</summary>
+        public IUpstreamClient? ClientRequests { get; init; }
+
         /// <inheritdoc />
         public override string ToString() => $"CallTool {{ RequestId = {RequestId}, Upstream = {Upstream}, Server = {Server}, Tool = {Tool} }}";
     }

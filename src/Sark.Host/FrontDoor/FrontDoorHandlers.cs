@@ -71,7 +71,14 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         {
             var result = await gateway.InvokeToolAsync(
                 server, tool, ToObject(request.Params?.Arguments),
-                new InvokeOptions { Caller = context.GetCaller(), RequestId = requestId, Progress = progress }, cancellationToken).ConfigureAwait(false);
+                new InvokeOptions
+                {
+                    Caller = context.GetCaller(),
+                    RequestId = requestId,
+                    Progress = progress,
+                    // One upstream through the gateway: its requests to the client are relayed both ways.
+                    ClientRequests = FrontDoorScope.SingleServer(context) is null ? null : new ClientRelay(request.Server),
+                }, cancellationToken).ConfigureAwait(false);
             return ToCallToolResult(result.Result)
                 ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);
         }

@@ -54,7 +54,11 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since) { Progress = call.Progress });
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since)
+        {
+            Progress = call.Progress,
+            Client = _options.RelayClientRequests ? call.ClientRequests : null,
+        });
         var line = _writer.CallTool(id, call.Tool, call.Arguments, call.Progress is null ? null : id);
         if (line.Length > _options.MaxMessageBytes)
         {
@@ -165,6 +169,41 @@ internal sealed partial class StdioServer
             }
         }
     }
+
+    /// <summary>
+    /// The caller's client a server request or log message is relayed to: with
+    /// <c>relay-client-requests</c>, for sampling, elicitation and log messages, the client of the
+    /// only call in flight that has one. Null: answered as before (<c>-32601</c>) or logged.
+    /// </summary>
+    private IUpstreamClient? RelayTarget(string method) =>
+        _options.RelayClientRequests && method is "sampling/createMessage" or "elicitation/create" or "notifications/message"
+            ? _pending.SoleClient()
+            : null;
+
+    /// <summary>Sends the server's request to the caller's client as a detached task; its answer goes back under the server's id.</summary>
+    private void RelayRequest(JsonRpcInbound.Request request, IUpstreamClient client)
+    {
+        var id = request.Id;
+        client.RequestAsync(request.Method, request.Params, _stopping.Token).PipeTo(Self,
+            success: result => new ClientAnswered(id, result, null),
+            failure: ex => new ClientAnswered(id, default, ex));
+    }
+
+    private void OnClientAnswered(ClientAnswered answered)
+    {
+        if (answered.Failure is null)
+        {
+            var result = answered.Result;
+            _process!.TryWrite(_writer.Result(answered.Id, result.WriteTo));
+            return;
+        }
+
+        var failure = answered.Failure is AggregateException { InnerException: { } inner } ? inner : answered.Failure;
+        var code = failure is ModelContextProtocol.McpProtocolException protocol ? (int)protocol.ErrorCode : -32603;
+        _process!.TryWrite(_writer.Error(answered.Id, code, $"The gateway's client did not answer: {failure.Message}"));
+    }
+
+    private sealed record ClientAnswered(JsonElement Id, JsonElement Result, Exception? Failure) : INoSerializationVerificationNeeded;
 
     private void OnOversized(JsonRpcInbound.Oversized oversized)
     {

@@ -40,6 +40,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private readonly PendingCalls _pending = new();
     private readonly FailureCounter _failures;
     private readonly JsonRpcWriter _writer = new();
+    private readonly CancellationTokenSource _stopping = new();
     private readonly List<(CallTool Call, IActorRef ReplyTo, long Since)> _queued = [];
     private StdioProcess? _process;
     private HashSet<string> _toolNames = new(StringComparer.Ordinal);
@@ -80,12 +81,13 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
         _owner.Tell(new ConnectionEvents.Started(Self, _process.ProcessId));
         _process.StartPumps(Self, _log);
-        Send(PendingKind.Initialize, "initialize", McpMessages.InitializeParams);
+        Send(PendingKind.Initialize, "initialize", _options.RelayClientRequests ? McpMessages.InitializeParamsWithRelay : McpMessages.InitializeParams);
         Timers.StartSingleTimer(InitTimer, new HandshakeTimedOut("finish the MCP handshake", "init-timeout"), _options.InitTimeout);
     }
 
     protected override void PostStop()
     {
+        _stopping.Cancel();
         FailAll(ShuttingDown
             ? ShuttingDownError()
             : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again."));
@@ -139,6 +141,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 break;
             case CallTimedOut timedOut:
                 OnCallTimedOut(timedOut.Id);
+                break;
+            case ClientAnswered answered:
+                OnClientAnswered(answered);
                 break;
             case QueuedTimedOut timedOut:
                 OnQueuedTimedOut(timedOut.RequestId);
@@ -204,8 +209,14 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case JsonRpcInbound.Response response:
                 _log.Debug("Upstream {Upstream}: response to unknown id {Id} ignored", _options.Name, response.Id);
                 break;
+            case JsonRpcInbound.Request request when RelayTarget(request.Method) is { } client:
+                RelayRequest(request, client);
+                break;
             case JsonRpcInbound.Request request:
                 _process!.TryWrite(McpMessages.AnswerServerRequest(_writer, request));
+                break;
+            case JsonRpcInbound.Notification { Method: "notifications/message" } log when RelayTarget(log.Method) is { } client:
+                client.Notify(log.Method, log.Params);
                 break;
             case JsonRpcInbound.Notification { Method: "notifications/tools/list_changed" }:
                 if (_listing is not null)
