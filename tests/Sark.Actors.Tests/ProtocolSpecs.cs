@@ -184,4 +184,44 @@ public sealed class ProtocolSpecs
         Assert.Equal(token, t);
         Assert.Equal(new ToolProgress(progress, total, message), p);
     }
+
+    [Fact]
+    public void Initialize_offers_sampling_and_elicitation_only_when_relaying()
+    {
+        var writer = new JsonRpcWriter();
+        using var plain = JsonDocument.Parse(writer.Request(1, "initialize", McpMessages.InitializeParams));
+        using var relay = JsonDocument.Parse(writer.Request(1, "initialize", McpMessages.InitializeParamsWithRelay));
+
+        Assert.Empty(plain.RootElement.GetProperty("params").GetProperty("capabilities").EnumerateObject());
+        var capabilities = relay.RootElement.GetProperty("params").GetProperty("capabilities");
+        Assert.Equal(["sampling", "elicitation"], capabilities.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void A_server_request_is_attributed_only_when_one_call_in_flight_has_a_client()
+    {
+        var pending = new PendingCalls();
+        var a = new NoClient();
+        pending.Add(new PendingCall(PendingKind.Ping, null, null, null, 0));
+        Assert.Null(pending.SoleClient());
+
+        var first = pending.Add(new PendingCall(PendingKind.CallTool, "req-a", "t", null, 0) { Client = a });
+        pending.Add(new PendingCall(PendingKind.CallTool, "req-b", "t", null, 0));
+        Assert.Same(a, pending.SoleClient());
+
+        pending.Add(new PendingCall(PendingKind.CallTool, "req-c", "t", null, 0) { Client = new NoClient() });
+        Assert.Null(pending.SoleClient());
+
+        pending.TryRemove(first, out _);
+        Assert.NotNull(pending.SoleClient());
+    }
+
+    private sealed class NoClient : IUpstreamClient
+    {
+        public Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken) => Task.FromResult(default(JsonElement));
+
+        public void Notify(string method, JsonElement? parameters)
+        {
+        }
+    }
 }
