@@ -218,7 +218,7 @@ public sealed record UpstreamOptions
     public bool ForwardCallerToken { get; init; }
 
     /// <summary>
-    /// mcp-stdio: offer the sampling and elicitation client capabilities, and relay the server's
+    /// mcp-stdio and mcp-http: offer the sampling and elicitation client capabilities, and relay the server's
     /// requests for them (and its log messages) to the caller of the only call in flight that
     /// has a <see cref="InvokeOptions.ClientRequests"/> handler.
     /// </summary>

@@ -15,6 +15,7 @@ internal sealed partial class McpHttpServer
     private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private readonly List<Queued> _queued = [];
     private readonly Dictionary<string, ForwardInFlight> _forwards = new(StringComparer.Ordinal);
+    private readonly CallClients _clients = new();
 
     private void Enqueue(CallTool call, IActorRef replyTo, long? since = null)
     {
@@ -68,6 +69,8 @@ internal sealed partial class McpHttpServer
         cancellation.CancelAfter(remaining);
         var flight = new InFlight(call, replyTo, since, _generation, cancellation);
         _inFlight[call.RequestId] = flight;
+        if (_options.RelayClientRequests && call.ClientRequests is { } client)
+            _clients.Add(call.RequestId, client);
         _session!.CallToolAsync(call.Tool, call.Arguments, call.TraceParent, call.Progress, cancellation.Token).PipeTo(Self,
             success: outcome => new CallDone(flight, outcome.Result, outcome.IsError, null),
             failure: ex => new CallDone(flight, default, false, ex));
@@ -79,6 +82,7 @@ internal sealed partial class McpHttpServer
         if (!_inFlight.TryGetValue(flight.Call.RequestId, out var current) || !ReferenceEquals(current, flight))
             return;
         _inFlight.Remove(flight.Call.RequestId);
+        _clients.Remove(flight.Call.RequestId);
         var cancelled = flight.Cancellation.IsCancellationRequested;
         var timedOut = cancelled && !flight.CancelledByCaller && !_stopping.IsCancellationRequested;
         flight.Cancellation.Dispose();
@@ -209,6 +213,7 @@ internal sealed partial class McpHttpServer
         }
 
         _inFlight.Clear();
+        _clients.Clear();
         foreach (var forward in _forwards.Values)
         {
             forward.Cancellation.Cancel();

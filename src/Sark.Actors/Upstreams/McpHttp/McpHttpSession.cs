@@ -38,7 +38,8 @@ internal sealed class McpHttpSession : IAsyncDisposable
     /// returns the session. <paramref name="onToolsChanged"/> runs on the SDK's thread for every
     /// <c>notifications/tools/list_changed</c>: it must only send a message.
     /// </summary>
-    public static async Task<McpHttpSession> OpenAsync(UpstreamOptions options, Action onToolsChanged, CancellationToken cancellationToken)
+    /// <param name="relay">With relay-client-requests: the callers' clients that the server's sampling, elicitation and log messages go to.</param>
+    public static async Task<McpHttpSession> OpenAsync(UpstreamOptions options, Action onToolsChanged, CallClients? relay, CancellationToken cancellationToken)
     {
         var endpoint = new Uri(options.Url!);
         string? version = null;
@@ -47,7 +48,7 @@ internal sealed class McpHttpSession : IAsyncDisposable
             var transport = CreateTransport(options, endpoint);
             try
             {
-                var client = await McpClient.CreateAsync(transport, ClientOptions(options, version, onToolsChanged), loggerFactory: null, cancellationToken).ConfigureAwait(false);
+                var client = await McpClient.CreateAsync(transport, ClientOptions(options, version, onToolsChanged, relay), loggerFactory: null, cancellationToken).ConfigureAwait(false);
                 return new McpHttpSession(client, transport, ServerInfoOf(options, client));
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsVersionRefusal(ex) && ProtocolLadder.Next(version) is { } older)
@@ -222,12 +223,9 @@ internal sealed class McpHttpSession : IAsyncDisposable
         return new HttpClientTransport(transportOptions, http, loggerFactory: null, ownsHttpClient: true);
     }
 
-    private static McpClientOptions ClientOptions(UpstreamOptions options, string? version, Action onToolsChanged) => new()
+    private static McpClientOptions ClientOptions(UpstreamOptions options, string? version, Action onToolsChanged, CallClients? relay)
     {
-        ClientInfo = new Implementation { Name = "sark-actors", Version = "0.1.0" },
-        ProtocolVersion = version,
-        InitializationTimeout = options.InitTimeout,
-        Handlers = new McpClientHandlers
+        var handlers = new McpClientHandlers
         {
             NotificationHandlers =
             [
@@ -237,8 +235,32 @@ internal sealed class McpHttpSession : IAsyncDisposable
                     return ValueTask.CompletedTask;
                 }),
             ],
-        },
-    };
+        };
+        if (relay is not null)
+        {
+#pragma warning disable MCP9005 // Sampling is deprecated as of 2026-07-28; servers on earlier revisions still ask for it.
+            handlers.SamplingHandler = (request, _, ct) => relay.RelayAsync<CreateMessageRequestParams?, CreateMessageResult>("sampling/createMessage", request, ct);
+#pragma warning restore MCP9005
+            handlers.ElicitationHandler = (request, ct) => relay.RelayAsync<ElicitRequestParams?, ElicitResult>(RequestMethods.ElicitationCreate, request, ct);
+            handlers.NotificationHandlers =
+            [
+                .. handlers.NotificationHandlers,
+                new("notifications/message", (notification, _) =>
+                {
+                    relay.Notify(notification);
+                    return ValueTask.CompletedTask;
+                }),
+            ];
+        }
+
+        return new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = "sark-actors", Version = "0.1.0" },
+            ProtocolVersion = version,
+            InitializationTimeout = options.InitTimeout,
+            Handlers = handlers,
+        };
+    }
 
     /// <summary>The server refused the handshake itself (a JSON-RPC error, or a revision the SDK would not accept).</summary>
     internal static bool IsVersionRefusal(Exception ex) =>
