@@ -16,15 +16,7 @@ public sealed class FrontDoorClientRelaySpecs
     private static string Config => $$"""
         sark {
           node.shutdown-drain = 2s
-          upstreams.everything {
-            kind = mcp-stdio
-            command = ["node", {{NodeConfigs.Quote(NodePaths.EverythingScript)}}, "stdio"]
-            required = true
-            init-timeout = 60s
-            stop-grace = 1s
-            kill-grace = 2s
-            relay-client-requests = true
-          }
+          {{NodeConfigs.EverythingUpstream("relay-client-requests = true")}}
         }
         """;
 

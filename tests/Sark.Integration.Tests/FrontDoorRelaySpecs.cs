@@ -18,14 +18,7 @@ public sealed class RelayNodeFixture : IAsyncLifetime
         sark {
           node.shutdown-drain = 2s
           {{NodeConfigs.DemoUpstream()}}
-          upstreams.everything {
-            kind = mcp-stdio
-            command = ["node", {{NodeConfigs.Quote(NodePaths.EverythingScript)}}, "stdio"]
-            required = true
-            init-timeout = 60s
-            stop-grace = 1s
-            kill-grace = 2s
-          }
+          {{NodeConfigs.EverythingUpstream()}}
         }
         """;
 
