@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using Sark.Integration.Tests.Infrastructure;
@@ -81,5 +83,39 @@ public sealed class FrontDoorResourceSpecs(RelayNodeFixture fixture) : IClassFix
             client.ReadResourceAsync("sark://everything/demo://resource/no-such-thing", cancellationToken: timeout.Token).AsTask());
 
         Assert.Contains("upstream_error", ex.Data["code"]?.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_read_the_policy_denies_is_an_invalid_request_error_with_policy_denied()
+    {
+        const string key = "fd-resource-reader-0001";
+        var config = $$"""
+            sark {
+              node.shutdown-drain = 2s
+              auth {
+                anonymous.enabled = false
+                api-keys = [ { sha256 = "{{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}}", subject = "reader", roles = [reader] } ]
+              }
+              policy.embedded.rules = [
+                { name = reader-servers, effect = allow, roles = [reader], actions = ["server:list"] }
+                { name = reader-docs, effect = allow, roles = [reader], actions = ["resource:read"], tools = ["demo://resource/static/*"] }
+              ]
+              {{NodeConfigs.EverythingUpstream()}}
+            }
+            """;
+        using var timeout = new CancellationTokenSource(Timeout);
+        await using var node = await NodeProcess.StartAsync(config);
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+        await using var client = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: key);
+
+        var document = (await client.ListResourcesAsync(cancellationToken: timeout.Token)).First(r => r.Uri.Contains("/static/", StringComparison.Ordinal));
+        var allowed = await client.ReadResourceAsync(document.Uri, cancellationToken: timeout.Token);
+        var denied = await Assert.ThrowsAsync<McpProtocolException>(() =>
+            client.ReadResourceAsync("sark://everything/demo://resource/dynamic/text/1", cancellationToken: timeout.Token).AsTask());
+
+        Assert.Equal(document.Uri, Assert.Single(allowed.Contents).Uri);
+        Assert.Equal(McpErrorCode.InvalidRequest, denied.ErrorCode);
+        Assert.Equal("policy_denied", denied.Data["code"]?.ToString());
+        Assert.Empty(await client.ListToolsAsync(cancellationToken: timeout.Token));
     }
 }
