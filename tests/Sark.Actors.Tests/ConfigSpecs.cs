@@ -35,6 +35,17 @@ public sealed class ConfigSpecs
         Assert.Equal(4 * 1024 * 1024, files.MaxMessageBytes);
         Assert.Equal(5, files.FailureThreshold);
         Assert.Contains("PATH", files.EnvAllowlist);
+        Assert.False(files.RelayClientRequests);
+    }
+
+    [Fact]
+    public void An_upstream_can_relay_client_requests()
+    {
+        var options = SarkConfigLoader.Parse("""
+            sark.upstreams.files { kind = mcp-stdio, command = ["node", "server.js"], relay-client-requests = true }
+            """, appDirectory: "/app");
+
+        Assert.True(options.Upstreams["files"].RelayClientRequests);
     }
 
     [Fact]

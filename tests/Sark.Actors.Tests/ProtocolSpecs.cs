@@ -155,4 +155,73 @@ public sealed class ProtocolSpecs
         Assert.Equal(3, parsed.GetProperty("id").GetInt64());
         Assert.Equal("hi", parsed.GetProperty("params").GetProperty("arguments").GetProperty("message").GetString());
     }
+
+    [Fact]
+    public void A_call_that_asks_for_progress_sends_its_id_as_the_progress_token()
+    {
+        var writer = new JsonRpcWriter();
+        using var with = JsonDocument.Parse(writer.CallTool(5, "slow", null, progressToken: 5));
+        using var without = JsonDocument.Parse(writer.CallTool(6, "slow", null));
+
+        Assert.Equal(5, with.RootElement.GetProperty("params").GetProperty("_meta").GetProperty("progressToken").GetInt64());
+        Assert.False(without.RootElement.GetProperty("params").TryGetProperty("_meta", out _));
+    }
+
+    [Theory]
+    [InlineData("""{"progressToken":9,"progress":2,"total":4,"message":"half"}""", true, 9L, 2.0, 4.0, "half")]
+    [InlineData("""{"progressToken":9,"progress":0.5}""", true, 9L, 0.5, null, null)]
+    [InlineData("""{"progressToken":"someone-else","progress":1}""", false, 0L, 0.0, null, null)]
+    [InlineData("""{"progressToken":9}""", false, 0L, 0.0, null, null)]
+    [InlineData("""[]""", false, 0L, 0.0, null, null)]
+    public void Progress_notifications_are_read_only_when_their_token_is_one_of_our_ids(
+        string parameters, bool ours, long token, double progress, double? total, string? message)
+    {
+        var read = Sark.Actors.Protocol.McpMessages.TryReadProgress(JsonDocument.Parse(parameters).RootElement, out var t, out var p);
+
+        Assert.Equal(ours, read);
+        if (!ours)
+            return;
+        Assert.Equal(token, t);
+        Assert.Equal(new ToolProgress(progress, total, message), p);
+    }
+
+    [Fact]
+    public void Initialize_offers_sampling_and_elicitation_only_when_relaying()
+    {
+        var writer = new JsonRpcWriter();
+        using var plain = JsonDocument.Parse(writer.Request(1, "initialize", McpMessages.InitializeParams));
+        using var relay = JsonDocument.Parse(writer.Request(1, "initialize", McpMessages.InitializeParamsWithRelay));
+
+        Assert.Empty(plain.RootElement.GetProperty("params").GetProperty("capabilities").EnumerateObject());
+        var capabilities = relay.RootElement.GetProperty("params").GetProperty("capabilities");
+        Assert.Equal(["sampling", "elicitation"], capabilities.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void A_server_request_is_attributed_only_when_one_call_in_flight_has_a_client()
+    {
+        var pending = new PendingCalls();
+        var a = new NoClient();
+        pending.Add(new PendingCall(PendingKind.Ping, null, null, null, 0));
+        Assert.Null(pending.SoleClient());
+
+        var first = pending.Add(new PendingCall(PendingKind.CallTool, "req-a", "t", null, 0) { Client = a });
+        pending.Add(new PendingCall(PendingKind.CallTool, "req-b", "t", null, 0));
+        Assert.Same(a, pending.SoleClient());
+
+        pending.Add(new PendingCall(PendingKind.CallTool, "req-c", "t", null, 0) { Client = new NoClient() });
+        Assert.Null(pending.SoleClient());
+
+        pending.TryRemove(first, out _);
+        Assert.NotNull(pending.SoleClient());
+    }
+
+    private sealed class NoClient : IUpstreamClient
+    {
+        public Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken) => Task.FromResult(default(JsonElement));
+
+        public void Notify(string method, JsonElement? parameters)
+        {
+        }
+    }
 }

@@ -53,6 +53,67 @@ public sealed class McpHttpUpstreamSpecs(ITestOutputHelper output)
     [Theory]
     [InlineData("sse", McpHttpTransport.Sse)]
     [InlineData("streamableHttp", McpHttpTransport.StreamableHttp)]
+    public async Task Progress_of_a_long_running_call_reaches_the_callers_sink(string mode, McpHttpTransport transport)
+    {
+        await using var server = await EverythingHttpProcess.StartAsync(mode);
+        var gateway = Start(Upstream(server.Url, transport));
+        await ReadyAsync(gateway);
+        var updates = new System.Collections.Concurrent.ConcurrentQueue<ToolProgress>();
+
+        var result = await gateway.InvokeToolAsync(Name, "trigger-long-running-operation", Args("""{"duration":1,"steps":3}"""),
+            new InvokeOptions { Progress = new Sink(updates.Enqueue) });
+
+        Assert.False(result.IsError);
+        // The SDK hands notifications and the response on separately: the last update may come just after the result.
+        await AwaitConditionAsync(() => Task.FromResult(updates.Count >= 3), TimeSpan.FromSeconds(10));
+        Assert.Equal([new ToolProgress(1, 3, null), new ToolProgress(2, 3, null), new ToolProgress(3, 3, null)], updates.ToArray());
+    }
+
+    [Fact]
+    public async Task With_relay_client_requests_the_servers_sampling_and_elicitation_reach_the_callers_client()
+    {
+        await using var server = await EverythingHttpProcess.StartAsync("streamableHttp");
+        var gateway = Start(Upstream(server.Url, McpHttpTransport.StreamableHttp) with { RelayClientRequests = true });
+        await ReadyAsync(gateway);
+        var client = new AnsweringClient();
+
+        var sampling = await gateway.InvokeToolAsync(Name, "trigger-sampling-request", Args("""{"prompt":"hi"}"""), new InvokeOptions { ClientRequests = client });
+        var elicitation = await gateway.InvokeToolAsync(Name, "trigger-elicitation-request", Args("{}"), new InvokeOptions { ClientRequests = client });
+        var unattributed = await gateway.InvokeToolAsync(Name, "trigger-sampling-request", Args("""{"prompt":"hi"}"""));
+
+        Assert.False(sampling.IsError);
+        Assert.Contains("sampled over http", Text(sampling), StringComparison.Ordinal);
+        Assert.Contains("declined", elicitation.Result.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(["sampling/createMessage", "elicitation/create"], client.Methods.ToArray());
+        // A call without a client of its own: the server's request cannot be attributed, and is refused.
+        Assert.DoesNotContain("sampled over http", unattributed.Result.GetRawText(), StringComparison.Ordinal);
+    }
+
+    private sealed class AnsweringClient : IUpstreamClient
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Methods { get; } = new();
+
+        public Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken)
+        {
+            Methods.Enqueue(method);
+            return Task.FromResult(method == "sampling/createMessage"
+                ? Args("""{"role":"assistant","model":"spec","content":{"type":"text","text":"sampled over http"}}""")
+                : Args("""{"action":"decline"}"""));
+        }
+
+        public void Notify(string method, JsonElement? parameters)
+        {
+        }
+    }
+
+    private sealed class Sink(Action<ToolProgress> report) : IProgress<ToolProgress>
+    {
+        public void Report(ToolProgress value) => report(value);
+    }
+
+    [Theory]
+    [InlineData("sse", McpHttpTransport.Sse)]
+    [InlineData("streamableHttp", McpHttpTransport.StreamableHttp)]
     [InlineData("sse", McpHttpTransport.Auto)]
     [InlineData("streamableHttp", McpHttpTransport.Auto)]
     public async Task Server_everything_over_http_lists_its_tools_and_answers_echo_and_get_sum(string mode, McpHttpTransport transport)

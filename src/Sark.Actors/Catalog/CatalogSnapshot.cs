@@ -60,6 +60,7 @@ internal sealed class CatalogSnapshot
 internal sealed class CatalogView
 {
     private volatile CatalogSnapshot _current;
+    private TaskCompletionSource _changed = NewSignal();
 
     public CatalogView(SarkOptions options)
     {
@@ -82,6 +83,19 @@ internal sealed class CatalogView
     /// <summary>The routes to <paramref name="server"/>, preferred first.</summary>
     public bool TryResolve(string server, out ImmutableArray<Route> routes) => _current.Routes.TryGetValue(server, out routes);
 
-    /// <summary>Replaces the snapshot (catalog actor only).</summary>
-    public void Publish(CatalogSnapshot snapshot) => _current = snapshot;
+    /// <summary>
+    /// Completes when the next snapshot is published. Read it before <see cref="Current"/>, so
+    /// that no change between the two reads is missed. Watchers (the front door's list_changed)
+    /// wait on it instead of receiving a message.
+    /// </summary>
+    public Task NextChange => Volatile.Read(ref _changed).Task;
+
+    /// <summary>Replaces the snapshot (catalog actor only) and wakes whoever waits on <see cref="NextChange"/>.</summary>
+    public void Publish(CatalogSnapshot snapshot)
+    {
+        _current = snapshot;
+        Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -231,6 +231,7 @@ public static partial class SarkConfigLoader
             MaxConnections = ReadInt(c, "max-connections", 1, 10_000, key),
             CacheTtl = ReadDuration(c, "cache-ttl", key),
             ForwardCallerToken = ReadBool(c, "forward-caller-token", key),
+            RelayClientRequests = ReadBool(c, "relay-client-requests", key),
             SubscribeEvents = ReadBool(c, "subscribe-events", key),
             HealthInterval = ReadDuration(c, "health-interval", key),
             ReadRetry = new ReadRetryOptions

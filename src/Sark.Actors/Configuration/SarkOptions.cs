@@ -260,6 +260,13 @@ public sealed record UpstreamOptions
     /// <summary>gateway: pass the caller's bearer token on as <c>Authorization: Bearer</c>.</summary>
     public bool ForwardCallerToken { get; init; }
 
+    /// <summary>
+    /// mcp-stdio and mcp-http: offer the sampling and elicitation client capabilities, and relay the server's
+    /// requests for them (and its log messages) to the caller of the only call in flight that
+    /// has a <see cref="InvokeOptions.ClientRequests"/> handler.
+    /// </summary>
+    public bool RelayClientRequests { get; init; }
+
     /// <summary>gateway: how often the registry's <c>GET /health</c> is read (it feeds readiness).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -16,7 +16,40 @@ public sealed record InvokeOptions
 
     /// <summary>Who makes the call; <see cref="Caller.Local"/> when absent.</summary>
     public Caller? Caller { get; init; }
+
+    /// <summary>
+    /// Where the upstream's progress notifications for this call go; when absent, no progress is
+    /// asked for. mcp-stdio and mcp-http upstreams relay it; gateway upstreams have none. It is
+    /// called on an actor's or the MCP client's thread: it must be thread-safe and must not block.
+    /// Over mcp-http the SDK hands notifications on apart from results, so the last update can
+    /// come just after the call has returned (up to a second); stdio keeps the upstream's order.
+    /// </summary>
+    public IProgress<ToolProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// The caller's own MCP client, for an mcp-stdio upstream with <c>relay-client-requests</c>:
+    /// while this is the only call in flight on that upstream with a handler, the server's
+    /// <c>sampling/createMessage</c> and <c>elicitation/create</c> go to it and its answer goes back,
+    /// and the server's log messages (<c>notifications/message</c>) are passed on.
+    /// </summary>
+    public IUpstreamClient? ClientRequests { get; init; }
 }
+
+/// <summary>The downstream MCP client an upstream server's own requests are relayed to (see <see cref="InvokeOptions.ClientRequests"/>).</summary>
+public interface IUpstreamClient
+{
+    /// <summary>Sends a server request (<c>sampling/createMessage</c>, <c>elicitation/create</c>) to the caller's client; its raw result, or an exception.</summary>
+    Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken);
+
+    /// <summary>Passes a server notification on (<c>notifications/message</c>); must not block.</summary>
+    void Notify(string method, JsonElement? parameters);
+}
+
+/// <summary>One MCP progress notification of a call (<c>notifications/progress</c>), without its token.</summary>
+/// <param name="Progress">How far it is; increases with every notification.</param>
+/// <param name="Total">The total, when the upstream knows it.</param>
+/// <param name="Message">What it is doing, when the upstream says.</param>
+public sealed record ToolProgress(double Progress, double? Total, string? Message);
 
 /// <summary>
 /// The gateway as a library user sees it: no actors, only tasks. Every failure is a
@@ -47,6 +80,18 @@ public interface ISarkGateway
     /// </summary>
     Task<ToolCallResult> InvokeToolAsync(
         string server, string tool, JsonElement? arguments = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends one MCP request other than <c>tools/call</c> (<c>resources/list</c>, <c>resources/templates/list</c>,
+    /// <c>resources/read</c>, <c>prompts/list</c>, <c>prompts/get</c>) to the <c>mcp-*</c> upstream of
+    /// <paramref name="server"/>, as <see cref="InvokeOptions.Caller"/>, and returns its raw result.
+    /// Listings need the server to be visible to the caller (<c>server:list</c>); a read is decided as
+    /// <c>resource:read</c> and a get as <c>prompt:get</c> (the URI or prompt name in the input's
+    /// <c>tool.name</c>), and both are audited. Gateway upstreams serve tools only (<c>invalid_request</c>).
+    /// The upstream's call timeout, circuit and cancellation apply as for a tool call.
+    /// </summary>
+    Task<JsonElement> SendRequestAsync(
+        string server, string method, JsonElement? parameters = null, InvokeOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Every upstream: its state, breaker state, restart count, last error, and for gateway upstreams paging and cache figures.</summary>
     Task<IReadOnlyList<UpstreamStatus>> GetUpstreamsAsync(CancellationToken cancellationToken = default);

@@ -350,6 +350,8 @@ internal sealed partial class SarkGateway : ISarkGateway
                     Server = server,
                     TraceParent = activity?.Id,
                     BearerToken = options?.Caller?.BearerToken,
+                    Progress = options?.Progress,
+                    ClientRequests = options?.ClientRequests,
                 };
                 activity?.SetTag("sark.upstream", route.Upstream);
                 usedUpstream = route.Upstream;
@@ -591,23 +593,33 @@ internal sealed partial class SarkGateway : ISarkGateway
     }
 
     /// <summary>One call to one upstream, cancelled upstream when the caller gives up or the Ask times out.</summary>
-    private async Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken)
+    private Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken) =>
+        AskUpstreamAsync(upstreams, call, call.RequestId, call.Upstream, call.Timeout!.Value,
+            $"Upstream '{call.Server}' did not answer '{call.Tool}' within {call.Timeout!.Value.TotalSeconds:0.###}s.", cancellationToken);
+
+    /// <summary>
+    /// Asks the upstream tree with the request's timeout plus the margin. The caller's token and
+    /// the Ask's own timeout both send <see cref="CancelCall"/>, so the upstream hears of it.
+    /// </summary>
+    private async Task<object> AskUpstreamAsync(
+        IActorRef upstreams, object message, string requestId, string upstream, TimeSpan timeout, string timeoutMessage, CancellationToken cancellationToken)
     {
+        var cancel = new CancelCall(requestId, upstream);
         using var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.Register(static state =>
             {
                 var (actor, cancel) = ((IActorRef, CancelCall))state!;
                 actor.Tell(cancel);
-            }, (upstreams, new CancelCall(call.RequestId, call.Upstream)))
+            }, (upstreams, cancel))
             : default;
         try
         {
-            return await upstreams.Ask<object>(call, call.Timeout!.Value + _options.AskMargin, cancellationToken).ConfigureAwait(false);
+            return await upstreams.Ask<object>(message, timeout + _options.AskMargin, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
-            upstreams.Tell(new CancelCall(call.RequestId, call.Upstream));
-            throw new UpstreamTimeoutException($"Upstream '{call.Server}' did not answer '{call.Tool}' within {call.Timeout!.Value.TotalSeconds:0.###}s.", call.RequestId);
+            upstreams.Tell(cancel);
+            throw new UpstreamTimeoutException(timeoutMessage, requestId);
         }
     }
 
@@ -645,6 +657,9 @@ internal sealed partial class SarkGateway : ISarkGateway
 
     /// <summary>The audit log, when audit is on.</summary>
     internal AuditLog? Audit => _audit;
+
+    /// <summary>The catalog's published snapshots (the front door watches them for list_changed).</summary>
+    internal CatalogView Catalog => _view;
 
     /// <summary>The node's own events (served on <c>GET /api/v1/events</c>).</summary>
     internal EventJournal Events => _journal;

@@ -71,6 +71,7 @@ public static class SarkHostingExtensions
         services
             .AddSingleton<ISarkGateway>(sp => GatewayOf(sp.GetRequiredService<ActorSystem>()))
             .AddSingleton(sp => ((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Events)
+            .AddSingleton(sp => ((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Catalog)
             .AddSingleton(sp => new Audit.AuditAccess(((SarkGateway)GatewayOf(sp.GetRequiredService<ActorSystem>())).Audit));
 
     /// <summary>The facade of an actor system that runs the Sark tree.</summary>

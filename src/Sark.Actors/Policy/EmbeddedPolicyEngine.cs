@@ -86,7 +86,7 @@ public sealed class EmbeddedPolicyEngine
         ArgumentNullException.ThrowIfNull(input);
         rule = UnknownActionRule;
         if (!PolicyActions.IsKnown(input.Action))
-            return PolicyDecision.Denied($"'{input.Action}' is not an action; use {PolicyActions.ToolInvoke}, {PolicyActions.ToolList} or {PolicyActions.ServerList}.");
+            return PolicyDecision.Denied($"'{input.Action}' is not an action; use one of {string.Join(", ", PolicyActions.All)}.");
 
         var level = Sensitivities.ParseOrCritical(input.Server.Sensitivity);
         if (input.Tool is { } tool)

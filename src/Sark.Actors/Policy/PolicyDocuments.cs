@@ -16,7 +16,16 @@ public static class PolicyActions
     /// <summary>See one server in a listing.</summary>
     public const string ServerList = "server:list";
 
-    public static bool IsKnown(string action) => action is ToolInvoke or ToolList or ServerList;
+    /// <summary>Read one resource of one server (the MCP front door's <c>resources/read</c>); <c>tool.name</c> is the resource's URI.</summary>
+    public const string ResourceRead = "resource:read";
+
+    /// <summary>Get one prompt of one server (the MCP front door's <c>prompts/get</c>); <c>tool.name</c> is the prompt's name.</summary>
+    public const string PromptGet = "prompt:get";
+
+    /// <summary>Every action, for messages and configuration checks.</summary>
+    public static readonly ImmutableArray<string> All = [ToolInvoke, ToolList, ServerList, ResourceRead, PromptGet];
+
+    public static bool IsKnown(string action) => action is ToolInvoke or ToolList or ServerList or ResourceRead or PromptGet;
 }
 
 /// <summary>Sensitivity levels of servers and tools, in increasing order.</summary>
@@ -143,6 +152,19 @@ public sealed record PolicyInput(
         ArgumentNullException.ThrowIfNull(tool);
         return new(PolicySubject.From(caller), PolicyActions.ToolList, new PolicyServer(server.ServerName, server.SensitivityLevel),
             new PolicyTool(tool.ToolName, tool.SensitivityLevel), null, new PolicyContext(requestId, timestamp, source));
+    }
+
+    /// <summary>
+    /// Reading a resource (<see cref="PolicyActions.ResourceRead"/>) or getting a prompt
+    /// (<see cref="PolicyActions.PromptGet"/>): <c>tool</c> is the URI or the prompt name, with the
+    /// server's sensitivity. No parameters.
+    /// </summary>
+    public static PolicyInput ForServerItem(
+        Caller caller, string action, ServerInfo server, string item, string requestId, DateTimeOffset timestamp, string source)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return new(PolicySubject.From(caller), action, new PolicyServer(server.ServerName, server.SensitivityLevel),
+            new PolicyTool(item, server.SensitivityLevel), null, new PolicyContext(requestId, timestamp, source));
     }
 
     /// <summary>Whether <paramref name="server"/> shows in the caller's server listing. No tool, no parameters.</summary>

@@ -248,8 +248,8 @@ internal static partial class PolicyOptionsReader
             var actions = ReadGlobs(rule, "actions", prefix);
             foreach (var action in actions)
             {
-                if (!action.IsMatch(PolicyActions.ToolInvoke) && !action.IsMatch(PolicyActions.ToolList) && !action.IsMatch(PolicyActions.ServerList))
-                    throw new SarkConfigException($"{prefix}.actions: '{action}' matches none of {PolicyActions.ToolInvoke}, {PolicyActions.ToolList}, {PolicyActions.ServerList}.");
+                if (!PolicyActions.All.Any(action.IsMatch))
+                    throw new SarkConfigException($"{prefix}.actions: '{action}' matches none of {string.Join(", ", PolicyActions.All)}.");
             }
 
             var effect = ReadEffect(rule, "effect", prefix);

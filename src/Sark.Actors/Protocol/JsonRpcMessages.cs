@@ -211,25 +211,31 @@ internal sealed class JsonRpcWriter
         return End();
     }
 
-    /// <summary>A <c>tools/call</c> request.</summary>
-    public byte[] CallTool(long id, string tool, JsonElement? arguments, string? traceParent = null) =>
+    /// <summary>
+    /// A <c>tools/call</c> request. Its <c>_meta</c> carries <paramref name="progressToken"/> (which
+    /// asks for progress) and <paramref name="traceParent"/> (W3C trace context), when given.
+    /// </summary>
+    public byte[] CallTool(long id, string tool, JsonElement? arguments, string? traceParent = null, long? progressToken = null) =>
         Request(id, "tools/call", w =>
         {
             w.WriteStartObject();
             w.WriteString("name"u8, tool);
+            if (progressToken is not null || traceParent is not null)
+            {
+                w.WriteStartObject("_meta"u8);
+                if (progressToken is { } token)
+                    w.WriteNumber("progressToken"u8, token);
+                if (traceParent is not null)
+                    w.WriteString("traceparent"u8, traceParent);
+                w.WriteEndObject();
+            }
+
             w.WritePropertyName("arguments"u8);
             if (arguments is { ValueKind: JsonValueKind.Object } args)
                 args.WriteTo(w);
             else
             {
                 w.WriteStartObject();
-                w.WriteEndObject();
-            }
-
-            if (traceParent is not null)
-            {
-                w.WriteStartObject("_meta"u8);
-                w.WriteString("traceparent"u8, traceParent);
                 w.WriteEndObject();
             }
 

@@ -12,11 +12,24 @@ internal static class McpMessages
     public const string ProtocolVersion = "2025-06-18";
 
     /// <summary>The <c>initialize</c> params: our protocol version and client info. We offer no client capabilities.</summary>
-    public static void InitializeParams(Utf8JsonWriter w)
+    public static void InitializeParams(Utf8JsonWriter w) => WriteInitializeParams(w, relay: false);
+
+    /// <summary>The <c>initialize</c> params offering <c>sampling</c> and <c>elicitation</c> (relayed to front-door clients).</summary>
+    public static void InitializeParamsWithRelay(Utf8JsonWriter w) => WriteInitializeParams(w, relay: true);
+
+    private static void WriteInitializeParams(Utf8JsonWriter w, bool relay)
     {
         w.WriteStartObject();
         w.WriteString("protocolVersion"u8, ProtocolVersion);
         w.WriteStartObject("capabilities"u8);
+        if (relay)
+        {
+            w.WriteStartObject("sampling"u8);
+            w.WriteEndObject();
+            w.WriteStartObject("elicitation"u8);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         w.WriteStartObject("clientInfo"u8);
         w.WriteString("name"u8, "sark-actors");
@@ -78,6 +91,23 @@ internal static class McpMessages
             ServerVersion: name is null && version is null ? null : $"{name} {version}".Trim(),
             ProtocolVersion: Text(result, "protocolVersion"),
             UpdatedAt: DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// Reads a <c>notifications/progress</c> whose token is one of our numeric ids (we send the
+    /// JSON-RPC id of the call as its token); false for anything else.
+    /// </summary>
+    public static bool TryReadProgress(JsonElement? parameters, out long token, out ToolProgress progress)
+    {
+        token = 0;
+        progress = null!;
+        if (parameters is not { ValueKind: JsonValueKind.Object } p
+            || !p.TryGetProperty("progressToken", out var t) || t.ValueKind != JsonValueKind.Number || !t.TryGetInt64(out token)
+            || !p.TryGetProperty("progress", out var value) || value.ValueKind != JsonValueKind.Number)
+            return false;
+        double? total = p.TryGetProperty("total", out var tt) && tt.ValueKind == JsonValueKind.Number ? tt.GetDouble() : null;
+        progress = new ToolProgress(value.GetDouble(), total, Text(p, "message"));
+        return true;
     }
 
     /// <summary>Whether a <c>tools/call</c> result says the tool failed (<c>isError: true</c>).</summary>

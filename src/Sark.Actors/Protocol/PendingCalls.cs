@@ -9,11 +9,21 @@ internal enum PendingKind
     ListTools,
     Ping,
     CallTool,
+
+    /// <summary>A forwarded request (<c>resources/*</c>, <c>prompts/*</c>): <c>Tool</c> holds its method.</summary>
+    Forward,
 }
 
 /// <summary>One request in flight. <see cref="ReplyTo"/> and <see cref="RequestId"/> are set for tool calls.</summary>
 internal sealed record PendingCall(
-    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp, string? TraceParent = null);
+    PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp, string? TraceParent = null)
+{
+    /// <summary>Where the call's progress notifications go; set when its <c>progressToken</c> (its JSON-RPC id) was sent.</summary>
+    public IProgress<ToolProgress>? Progress { get; init; }
+
+    /// <summary>The caller's client, for server requests relayed while this call is in flight.</summary>
+    public IUpstreamClient? Client { get; init; }
+}
 
 /// <summary>
 /// The JSON-RPC bookkeeping of one connection: id allocation and the table of requests in
@@ -42,6 +52,9 @@ internal sealed class PendingCalls
         return id;
     }
 
+    /// <summary>The request in flight under a JSON-RPC id, left in place.</summary>
+    public bool TryGet(long id, out PendingCall call) => _byId.TryGetValue(id, out call!);
+
     public bool TryRemove(long id, out PendingCall call)
     {
         if (!_byId.Remove(id, out call!))
@@ -55,6 +68,22 @@ internal sealed class PendingCalls
     {
         call = null!;
         return _byRequestId.TryGetValue(requestId, out id) && TryRemove(id, out call);
+    }
+
+    /// <summary>The client of the only call in flight that has one; null when none or several have (the request could not be attributed).</summary>
+    public IUpstreamClient? SoleClient()
+    {
+        IUpstreamClient? found = null;
+        foreach (var call in _byId.Values)
+        {
+            if (call.Client is null)
+                continue;
+            if (found is not null)
+                return null;
+            found = call.Client;
+        }
+
+        return found;
     }
 
     /// <summary>The only tool call in flight, if exactly one is (to attribute an oversized reply without an id).</summary>

@@ -79,6 +79,13 @@ internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
         Context.Watch(_backoff);
     }
 
+    /// <summary>What a request gets while there is no connection: upstream_unavailable with the time until the next try.</summary>
+    private SarkError Refusal()
+    {
+        var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
+        return new SarkError(SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter) { NotSent = true };
+    }
+
     protected override void PostStop()
     {
         foreach (var (call, replyTo) in _early)
@@ -110,9 +117,14 @@ internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
                     _early.Add((call, Sender));
                 break;
             case CallTool call:
-                var retryAfter = _state.RetryAfter(Context.System.Scheduler.Now);
-                Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(
-                    SarkErrorCode.UpstreamUnavailable, CircuitBoard.RefusalMessage(_options.Name, _state.LastError, retryAfter), RetryAfter: retryAfter) { NotSent = true }));
+                Sender.Tell(new ToolCallFailed(call.RequestId, Refusal()));
+                break;
+            case ForwardRequest request when _connection is not null:
+                _connection.Forward(request);
+                break;
+            case ForwardRequest request:
+                // Not queued while starting, unlike a tool call: a listing or read can be asked again.
+                Sender.Tell(new ToolCallFailed(request.RequestId, Refusal()));
                 break;
             case RefreshCatalog refresh when _connection is not null:
                 _connection.Forward(refresh);

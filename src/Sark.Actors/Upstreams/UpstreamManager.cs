@@ -73,6 +73,10 @@ internal sealed class UpstreamManager : UntypedActor
                 Sender.Tell(new OperatorFailed(operate.Upstream, new SarkError(SarkErrorCode.NotFound,
                     $"No upstream '{operate.Upstream}'. Upstreams: {string.Join(", ", _circuits.Keys.Order(StringComparer.Ordinal))}.")));
                 break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.NotFound,
+                    $"Server '{request.Upstream}' is not known to this node. List the servers to see which are.")));
+                break;
             case IUpstreamMessage:
                 break;
             case StatusChanged changed:

@@ -31,8 +31,27 @@ public static class UpstreamCommands
         /// <summary>The caller's bearer token, passed on only by an upstream with <c>forward-caller-token = true</c>.</summary>
         public string? BearerToken { get; init; }
 
+        /// <summary>Where progress notifications of this call go; null: no <c>progressToken</c> is sent upstream.</summary>
+        public IProgress<ToolProgress>? Progress { get; init; }
+
+        /// <summary>The caller's client, for server requests relayed while this call is in flight.</summary>
+        public IUpstreamClient? ClientRequests { get; init; }
+
         /// <inheritdoc />
         public override string ToString() => $"CallTool {{ RequestId = {RequestId}, Upstream = {Upstream}, Server = {Server}, Tool = {Tool} }}";
+    }
+
+    /// <summary>
+    /// Send one MCP request other than <c>tools/call</c> (<c>resources/list</c>, <c>resources/read</c>,
+    /// <c>resources/templates/list</c>, <c>prompts/list</c>, <c>prompts/get</c>) to an <c>mcp-*</c>
+    /// upstream and hand back its raw result. Replied to with <see cref="UpstreamReplies.RequestCompleted"/>
+    /// or <see cref="UpstreamReplies.ToolCallFailed"/>; cancelled with <see cref="CancelCall"/> like a tool call.
+    /// </summary>
+    public sealed record ForwardRequest(string RequestId, string Upstream, string Method, JsonElement? Params, TimeSpan Timeout)
+        : IUpstreamMessage, INoSerializationVerificationNeeded
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"ForwardRequest {{ RequestId = {RequestId}, Upstream = {Upstream}, Method = {Method} }}";
     }
 
     /// <summary>
@@ -85,6 +104,9 @@ public static class UpstreamReplies
         : INoSerializationVerificationNeeded;
 
     public sealed record ToolCallFailed(string RequestId, SarkError Error) : INoSerializationVerificationNeeded;
+
+    /// <summary>The raw result of a <see cref="UpstreamCommands.ForwardRequest"/>.</summary>
+    public sealed record RequestCompleted(string RequestId, JsonElement Result) : INoSerializationVerificationNeeded;
 
     public sealed record UpstreamList(ImmutableArray<UpstreamStatus> Upstreams);
 

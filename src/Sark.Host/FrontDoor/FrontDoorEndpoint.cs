@@ -25,7 +25,9 @@ internal static class FrontDoorEndpoint
             })
             .WithHttpTransport(http => ConfigureTransport(http, options))
             .WithListToolsHandler((request, ct) => Handlers(request.Services).ListToolsAsync(request, ct))
-            .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct));
+            .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct))
+            .WithFrontDoorRelays();
+
         if (!options.Stateless && options.ResumeWindow > TimeSpan.Zero)
         {
             // Resumable streams (Last-Event-ID): the SDK's event store on an in-process cache.
@@ -56,6 +58,7 @@ internal static class FrontDoorEndpoint
             return endpoints;
 
         endpoints.MapMcp(options.Path);
+        endpoints.MapMcp(FrontDoorScope.SingleServerPattern);
         if (options.LegacySse.Enabled)
         {
             var legacy = endpoints.ServiceProvider.GetRequiredService<LegacySseEndpoint>();

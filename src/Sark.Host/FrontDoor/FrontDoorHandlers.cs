@@ -26,14 +26,24 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
     public async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
-        var offset = ReadCursor(request.Params?.Cursor);
-        var tools = await gateway.ListToolsAsync(null, context.GetCaller(), cancellationToken).ConfigureAwait(false);
+        var offset = ReadCursor(request.Params?.Cursor, context.TraceIdentifier);
+        var single = FrontDoorScope.SingleServer(context);
+        IReadOnlyList<ToolInfo> tools;
+        try
+        {
+            tools = await gateway.ListToolsAsync(single, context.GetCaller(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SarkException ex) when (single is not null)
+        {
+            throw FrontDoorErrors.RequestError(ex, $"server: '{single}'", context.TraceIdentifier);
+        }
 
         var all = new List<Tool>(tools.Count);
         foreach (var tool in tools)
         {
-            if (names.TryQualify(tool.ServerName, tool.ToolName, out var name))
-                all.Add(new Tool { Name = name, Description = tool.Description, InputSchema = SchemaOf(tool) });
+            var name = tool.ToolName;
+            if (single is not null ? ToolNames.IsValidName(name) : names.TryQualify(tool.ServerName, tool.ToolName, out name))
+                all.Add(new Tool { Name = name!, Description = tool.Description, InputSchema = SchemaOf(tool) });
         }
 
         all.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -47,63 +57,49 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         var context = CurrentHttpContext();
         var requestId = context.TraceIdentifier;
         var name = request.Params?.Name;
-        if (!names.TryParse(name, out var server, out var tool))
-            throw UnknownTool(name, requestId);
+        string? server, tool;
+        if (FrontDoorScope.SingleServer(context) is { } single)
+            (server, tool) = (single, name);
+        else if (!names.TryParse(name, out server, out tool))
+            server = tool = null;
+        if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(tool))
+            throw FrontDoorErrors.Protocol($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
 
+        // The caller's progressToken: the upstream's progress for this call is relayed under it.
+        await using var progress = request.Params?.ProgressToken is { } token ? new ProgressRelay(request.Server, token, cancellationToken) : null;
         try
         {
             var result = await gateway.InvokeToolAsync(
                 server, tool, ToObject(request.Params?.Arguments),
-                new InvokeOptions { Caller = context.GetCaller(), RequestId = requestId }, cancellationToken).ConfigureAwait(false);
+                new InvokeOptions
+                {
+                    Caller = context.GetCaller(),
+                    RequestId = requestId,
+                    Progress = progress,
+                    // One upstream through the gateway: its requests to the client are relayed both ways.
+                    ClientRequests = FrontDoorScope.SingleServer(context) is null ? null : new ClientRelay(request.Server),
+                }, cancellationToken).ConfigureAwait(false);
             return ToCallToolResult(result.Result)
                 ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);
         }
-        catch (SarkException ex) when (ex.Code == SarkErrorCode.NotFound)
-        {
-            throw UnknownTool(name, ex.RequestId ?? requestId);
-        }
         catch (SarkException ex)
         {
-            return ErrorResult(ex, requestId);
+            if (FrontDoorErrors.ProtocolError(ex, $"tool: '{name}'", requestId) is { } protocol)
+                throw protocol;
+            return FrontDoorErrors.ErrorResult(ex, requestId);
         }
-    }
-
-    /// <summary>An <c>isError</c> result that tells the model what happened: <c>policy_denied: ...</c>, with the code in <c>_meta</c>.</summary>
-    internal static CallToolResult ErrorResult(SarkException ex, string requestId)
-    {
-        var code = ex.Code.ToWire();
-        var sark = new JsonObject { ["code"] = code, ["request_id"] = ex.RequestId ?? requestId };
-        if (ex is UpstreamUnavailableException { RetryAfter: { } retryAfter })
-            sark["retry_after_seconds"] = Math.Ceiling(retryAfter.TotalSeconds);
-        return new CallToolResult
-        {
-            IsError = true,
-            Content = [new TextContentBlock { Text = $"{code}: {ex.Message}" }],
-            Meta = new JsonObject { ["sark"] = sark },
-        };
-    }
-
-    /// <summary>Unknown tool: a JSON-RPC invalid-params error (as the MCP spec prescribes), with our code in its data.</summary>
-    private static McpProtocolException UnknownTool(string? name, string requestId)
-    {
-        var ex = new McpProtocolException($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams);
-        ex.Data["code"] = SarkErrorCode.NotFound.ToWire();
-        ex.Data["request_id"] = requestId;
-        return ex;
     }
 
     private HttpContext CurrentHttpContext() =>
         http.HttpContext ?? throw new McpProtocolException("The front door has no HTTP request for this message.", McpErrorCode.InternalError);
 
-    private static int ReadCursor(string? cursor)
+    private static int ReadCursor(string? cursor, string requestId)
     {
         if (cursor is null)
             return 0;
         if (int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var offset) && offset >= 0)
             return offset;
-        var ex = new McpProtocolException($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams);
-        ex.Data["code"] = SarkErrorCode.InvalidRequest.ToWire();
-        throw ex;
+        throw FrontDoorErrors.Protocol($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams, SarkErrorCode.InvalidRequest, requestId);
     }
 
     private static JsonElement SchemaOf(ToolInfo tool) =>

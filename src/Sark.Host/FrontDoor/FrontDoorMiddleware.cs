@@ -23,7 +23,7 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
         var host = context.Request.Host.HasValue ? context.Request.Host.Host : null;
         if (!runtime.Policy.IsHostAllowed(host))
         {
-            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status421MisdirectedRequest, FrontDoorErrors.HostNotAllowed,
+            await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status421MisdirectedRequest, FrontDoorRefusals.HostNotAllowed,
                 $"The Host '{host}' is not served here (DNS-rebinding protection). Use a name in sark.front-door.allowed-hosts.").ConfigureAwait(false);
             return;
         }
@@ -31,7 +31,7 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
         var origins = context.Request.Headers.Origin;
         if (origins.Count > 1 || !runtime.Policy.IsOriginAllowed(origins.Count == 1 ? origins[0] : null, host))
         {
-            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status403Forbidden, FrontDoorErrors.OriginNotAllowed,
+            await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status403Forbidden, FrontDoorRefusals.OriginNotAllowed,
                 $"The Origin '{origins}' may not call the MCP endpoints. Add it to sark.front-door.allowed-origins.").ConfigureAwait(false);
             return;
         }
@@ -90,7 +90,7 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
             slot = runtime.TryOpen(caller.Id, SessionKind.Streamable, out var refusal);
             if (slot is null)
             {
-                await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorErrors.SessionLimitReached, runtime.Describe(refusal))
+                await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorRefusals.SessionLimitReached, runtime.Describe(refusal))
                     .ConfigureAwait(false);
                 return;
             }

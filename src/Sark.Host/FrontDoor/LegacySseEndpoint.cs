@@ -51,7 +51,7 @@ internal sealed class LegacySseEndpoint(
         using var slot = runtime.TryOpen(caller.Id, SessionKind.LegacySse, out var refusal);
         if (slot is null)
         {
-            await FrontDoorErrors.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorErrors.SessionLimitReached, runtime.Describe(refusal))
+            await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorRefusals.SessionLimitReached, runtime.Describe(refusal))
                 .ConfigureAwait(false);
             return;
         }
@@ -98,21 +98,21 @@ internal sealed class LegacySseEndpoint(
         var id = context.Request.Query["sessionId"].ToString();
         if (id.Length == 0)
         {
-            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest,
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorRefusals.InvalidRequest,
                 $"The sessionId query parameter is missing: post to the URL of the endpoint event that {LegacySseOptions.SsePath} sent.").ConfigureAwait(false);
             return;
         }
 
         if (!_sessions.TryGetValue(id, out var session))
         {
-            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorErrors.NotFound,
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
                 $"No legacy SSE session '{id}' is open (it closed, timed out or never existed). Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
             return;
         }
 
         if (!string.Equals(session.CallerId, caller.Id, StringComparison.Ordinal))
         {
-            await Refuse(context, StatusCodes.Status403Forbidden, FrontDoorErrors.SessionForbidden,
+            await Refuse(context, StatusCodes.Status403Forbidden, FrontDoorRefusals.SessionForbidden,
                 "The session belongs to the caller who opened it; open your own session.").ConfigureAwait(false);
             return;
         }
@@ -124,14 +124,14 @@ internal sealed class LegacySseEndpoint(
         }
         catch (JsonException ex)
         {
-            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest, $"The body is not a JSON-RPC message: {ex.Message}")
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorRefusals.InvalidRequest, $"The body is not a JSON-RPC message: {ex.Message}")
                 .ConfigureAwait(false);
             return;
         }
 
         if (message is null)
         {
-            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorErrors.InvalidRequest, "The body is not a JSON-RPC message.").ConfigureAwait(false);
+            await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorRefusals.InvalidRequest, "The body is not a JSON-RPC message.").ConfigureAwait(false);
             return;
         }
 
@@ -143,7 +143,7 @@ internal sealed class LegacySseEndpoint(
         catch (ChannelClosedException)
         {
             // The session closed between the lookup and the hand-over.
-            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorErrors.NotFound,
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
                 $"The legacy SSE session '{id}' has just closed. Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
             return;
         }
@@ -160,7 +160,7 @@ internal sealed class LegacySseEndpoint(
     }
 
     private Task Refuse(HttpContext context, int status, string code, string message) =>
-        FrontDoorErrors.WriteAsync(context, logger, status, code, message);
+        FrontDoorRefusals.WriteAsync(context, logger, status, code, message);
 
     private void WarnOnce(string callerId, string userAgent)
     {

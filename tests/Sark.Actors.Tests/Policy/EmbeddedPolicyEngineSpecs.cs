@@ -259,7 +259,21 @@ public sealed class EmbeddedPolicyEngineSpecs
         var input = Invoke("x", "s", "t") with { Action = "gateway:tool:invoke" };
         var decision = Engine("default = allow").Evaluate(input);
         Assert.False(decision.Allow);
-        Assert.Contains("tool:invoke, tool:list or server:list", decision.Reason, StringComparison.Ordinal);
+        Assert.Contains("tool:invoke, tool:list, server:list, resource:read, prompt:get", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("resource:read", "demo://doc/1", true)]
+    [InlineData("resource:read", "secret://key", false)]
+    [InlineData("prompt:get", "demo://doc/1", false)]
+    public void Resource_and_prompt_actions_match_their_uri_or_name_as_the_tool(string action, string item, bool allowed)
+    {
+        var input = Invoke("x", "s", item) with { Action = action, Parameters = null };
+        var engine = Engine("""
+            rules = [ { name = docs, effect = allow, actions = ["resource:read"], tools = ["demo://doc/*"] } ]
+            """);
+
+        Assert.Equal(allowed, engine.Evaluate(input).Allow);
     }
 
     [Fact]

@@ -10,15 +10,34 @@ internal static class NodeConfigs
         sark {
           node.http.max-request-body = {{maxRequestBody}}
           node.shutdown-drain = 2s
-          upstreams.demo {
+          {{DemoUpstream()}}
+        }
+        """;
+
+    /// <summary>The <c>upstreams.everything</c> block (required, server-everything over stdio), to put inside <c>sark { }</c>; <paramref name="extra"/> goes inside it.</summary>
+    public static string EverythingUpstream(string extra = "") => $$"""
+        upstreams.everything {
+            kind = mcp-stdio
+            command = ["node", {{Quote(NodePaths.EverythingScript)}}, "stdio"]
+            required = true
+            init-timeout = 60s
+            stop-grace = 1s
+            kill-grace = 2s
+            {{extra}}
+          }
+        """;
+
+    /// <summary>The <c>upstreams.demo</c> block (required, the demo server over stdio), to put inside <c>sark { }</c>; <paramref name="extra"/> goes inside it.</summary>
+    public static string DemoUpstream(string extra = "") => $$"""
+        upstreams.demo {
             kind = mcp-stdio
             command = [{{Quote(NodePaths.Dotnet)}}, {{Quote(NodePaths.DemoServerDll)}}]
             required = true
             init-timeout = 30s
             stop-grace = 1s
             kill-grace = 2s
+            {{extra}}
           }
-        }
         """;
 
     /// <summary>

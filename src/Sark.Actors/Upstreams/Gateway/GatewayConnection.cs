@@ -82,6 +82,10 @@ internal sealed partial class GatewayConnection : UntypedActor, IWithTimers
     {
         switch (message)
         {
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.InvalidRequest,
+                    $"Upstream '{_options.Name}' is a gateway: it serves tools only, not {request.Method}.") { NotSent = true }));
+                break;
             case CallTool call when _faultReason is not null:
                 Sender.Tell(new ToolCallFailed(call.RequestId, ConnectionFault.Error(_options, _faultReason, _attempt) with { NotSent = true }));
                 break;

@@ -98,14 +98,17 @@ internal sealed record McpHttpFailure(McpHttpFailureKind Kind, string Reason, in
     }
 
     /// <summary>The error a caller gets for a failed <c>tools/call</c> that is not fatal to the connection.</summary>
-    public SarkError ToCallError(string upstream, string tool, TimeSpan timeout) => Kind switch
+    /// <param name="what">The request as messages name it; <c>tools/call '&lt;tool&gt;'</c> by default.</param>
+    public SarkError ToCallError(string upstream, string tool, TimeSpan timeout, string? what = null) => ToCallErrorCore(upstream, tool, timeout, what ?? $"tools/call '{tool}'");
+
+    private SarkError ToCallErrorCore(string upstream, string tool, TimeSpan timeout, string what) => Kind switch
     {
         McpHttpFailureKind.JsonRpcError => new SarkError(SarkErrorCode.UpstreamError,
-            $"Upstream '{upstream}' answered tools/call '{tool}' with JSON-RPC error {JsonRpcCode}: {Reason}", JsonRpcCode: JsonRpcCode),
+            $"Upstream '{upstream}' answered {what} with JSON-RPC error {JsonRpcCode}: {Reason}", JsonRpcCode: JsonRpcCode),
         McpHttpFailureKind.Timeout => new SarkError(SarkErrorCode.UpstreamTimeout,
-            $"Upstream '{upstream}' did not answer tools/call '{tool}' within {timeout.TotalSeconds:0.###}s; the call was cancelled upstream."),
+            $"Upstream '{upstream}' did not answer {what} within {timeout.TotalSeconds:0.###}s; the call was cancelled upstream."),
         McpHttpFailureKind.HttpStatus => new SarkError(SarkErrorCode.UpstreamError,
-            $"Upstream '{upstream}' answered tools/call '{tool}' with {Reason.TrimEnd('.')}.", UpstreamStatus: HttpStatus),
+            $"Upstream '{upstream}' answered {what} with {Reason.TrimEnd('.')}.", UpstreamStatus: HttpStatus),
         McpHttpFailureKind.Cancelled => new SarkError(SarkErrorCode.UpstreamUnavailable,
             $"The call to '{tool}' on upstream '{upstream}' was cancelled."),
         McpHttpFailureKind.Unreachable or McpHttpFailureKind.ConnectionClosed or McpHttpFailureKind.OriginRefused or McpHttpFailureKind.SessionExpired =>

@@ -14,6 +14,8 @@ internal sealed partial class McpHttpServer
 {
     private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private readonly List<Queued> _queued = [];
+    private readonly Dictionary<string, ForwardInFlight> _forwards = new(StringComparer.Ordinal);
+    private readonly CallClients _clients = new();
 
     private void Enqueue(CallTool call, IActorRef replyTo, long? since = null)
     {
@@ -67,7 +69,9 @@ internal sealed partial class McpHttpServer
         cancellation.CancelAfter(remaining);
         var flight = new InFlight(call, replyTo, since, _generation, cancellation);
         _inFlight[call.RequestId] = flight;
-        _session!.CallToolAsync(call.Tool, call.Arguments, call.TraceParent, cancellation.Token).PipeTo(Self,
+        if (_options.RelayClientRequests && call.ClientRequests is { } client)
+            _clients.Add(call.RequestId, client);
+        _session!.CallToolAsync(call.Tool, call.Arguments, call.TraceParent, call.Progress, cancellation.Token).PipeTo(Self,
             success: outcome => new CallDone(flight, outcome.Result, outcome.IsError, null),
             failure: ex => new CallDone(flight, default, false, ex));
     }
@@ -78,6 +82,7 @@ internal sealed partial class McpHttpServer
         if (!_inFlight.TryGetValue(flight.Call.RequestId, out var current) || !ReferenceEquals(current, flight))
             return;
         _inFlight.Remove(flight.Call.RequestId);
+        _clients.Remove(flight.Call.RequestId);
         var cancelled = flight.Cancellation.IsCancellationRequested;
         var timedOut = cancelled && !flight.CancelledByCaller && !_stopping.IsCancellationRequested;
         flight.Cancellation.Dispose();
@@ -114,12 +119,70 @@ internal sealed partial class McpHttpServer
             OnFailure(failure, $"tools/call '{flight.Call.Tool}'");
     }
 
+    /// <summary>A forwarded request (<c>resources/*</c>, <c>prompts/*</c>): one task, with the request's deadline, cancellable.</summary>
+    private void StartForward(ForwardRequest request, IActorRef replyTo)
+    {
+        if (_inFlight.ContainsKey(request.RequestId) || _forwards.ContainsKey(request.RequestId))
+        {
+            replyTo.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.InvalidRequest,
+                $"A request with id '{request.RequestId}' is already in flight on upstream '{_options.Name}'; request ids must be unique.")));
+            return;
+        }
+
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        cancellation.CancelAfter(request.Timeout);
+        var flight = new ForwardInFlight(request, replyTo, Stopwatch.GetTimestamp(), _generation, cancellation);
+        _forwards[request.RequestId] = flight;
+        _session!.SendAsync(request.Method, request.Params, cancellation.Token).PipeTo(Self,
+            success: result => new ForwardDone(flight, result, null),
+            failure: ex => new ForwardDone(flight, default, ex));
+    }
+
+    private void OnForwardDone(ForwardDone done)
+    {
+        var flight = done.Flight;
+        if (!_forwards.TryGetValue(flight.Request.RequestId, out var current) || !ReferenceEquals(current, flight))
+            return;
+        _forwards.Remove(flight.Request.RequestId);
+        var cancelled = flight.Cancellation.IsCancellationRequested;
+        var timedOut = cancelled && !flight.CancelledByCaller && !_stopping.IsCancellationRequested;
+        flight.Cancellation.Dispose();
+        var method = flight.Request.Method;
+        if (done.Failure is null)
+        {
+            _failures.RecordSuccess();
+            SarkTelemetry.RecordRequest(_options.Name, method, "ok", flight.Since);
+            flight.ReplyTo.Tell(new RequestCompleted(flight.Request.RequestId, done.Result));
+            return;
+        }
+
+        var failure = McpHttpFailure.Classify(done.Failure, timedOut, cancelled);
+        var error = failure.IsFatal
+            ? ConnectionFault.Error(_options, failure.Reason, _attempt) with { NotSent = failure.NotSent }
+            : failure.ToCallError(_options.Name, method, flight.Request.Timeout, method);
+        SarkTelemetry.RecordRequest(_options.Name, method, failure.Kind == McpHttpFailureKind.Cancelled ? "cancelled" : error.Code.ToWire(), flight.Since);
+        flight.ReplyTo.Tell(new ToolCallFailed(flight.Request.RequestId, error));
+        if (flight.Generation != _generation)
+            return;
+        if (failure.IsAnAnswer)
+            _failures.RecordSuccess();
+        else if (failure.Kind != McpHttpFailureKind.Cancelled)
+            OnFailure(failure, method);
+    }
+
     private void Cancel(string requestId)
     {
         if (_inFlight.TryGetValue(requestId, out var flight))
         {
             flight.CancelledByCaller = true;
             flight.Cancellation.Cancel();
+            return;
+        }
+
+        if (_forwards.TryGetValue(requestId, out var forward))
+        {
+            forward.CancelledByCaller = true;
+            forward.Cancellation.Cancel();
             return;
         }
 
@@ -150,6 +213,15 @@ internal sealed partial class McpHttpServer
         }
 
         _inFlight.Clear();
+        _clients.Clear();
+        foreach (var forward in _forwards.Values)
+        {
+            forward.Cancellation.Cancel();
+            forward.Cancellation.Dispose();
+            forward.ReplyTo.Tell(new ToolCallFailed(forward.Request.RequestId, error));
+        }
+
+        _forwards.Clear();
         foreach (var queued in _queued)
             queued.ReplyTo.Tell(new ToolCallFailed(queued.Call.RequestId, error with { NotSent = true }));
         _queued.Clear();
@@ -163,6 +235,13 @@ internal sealed partial class McpHttpServer
     {
         public bool CancelledByCaller { get; set; }
     }
+
+    private sealed record ForwardInFlight(ForwardRequest Request, IActorRef ReplyTo, long Since, int Generation, CancellationTokenSource Cancellation)
+    {
+        public bool CancelledByCaller { get; set; }
+    }
+
+    private sealed record ForwardDone(ForwardInFlight Flight, JsonElement Result, Exception? Failure) : INoSerializationVerificationNeeded;
 
     private sealed record CallDone(InFlight Flight, JsonElement Result, bool IsError, Exception? Failure) : INoSerializationVerificationNeeded;
 

@@ -20,7 +20,7 @@ internal sealed partial class McpHttpServer
 
     private async Task<Connected> OpenAndListAsync(IActorRef self, int generation, CancellationToken cancellationToken)
     {
-        var session = await McpHttpSession.OpenAsync(_options, () => self.Tell(ToolsListChanged.Instance), cancellationToken).ConfigureAwait(false);
+        var session = await McpHttpSession.OpenAsync(_options, () => self.Tell(ToolsListChanged.Instance), _options.RelayClientRequests ? _clients : null, cancellationToken).ConfigureAwait(false);
         try
         {
             var tools = await session.ListToolsAsync(_options.Name, _options.MaxListPages, cancellationToken).ConfigureAwait(false);

@@ -97,6 +97,10 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
             case CallTool call:
                 Enqueue(call, Sender);
                 break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' is still connecting. Try again shortly.") { NotSent = true }));
+                break;
             case ToolsListChanged:
                 _listAgain = true; // listed once connected: the listing under way may predate it
                 break;
@@ -113,6 +117,9 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
         {
             case CallTool call:
                 StartCall(call, Sender, System.Diagnostics.Stopwatch.GetTimestamp());
+                break;
+            case ForwardRequest request:
+                StartForward(request, Sender);
                 break;
             case ToolsListChanged:
                 ListAgain();
@@ -136,6 +143,9 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
         {
             case CallDone done:
                 OnCallDone(done);
+                break;
+            case ForwardDone done:
+                OnForwardDone(done);
                 break;
             case CancelCall cancel:
                 Cancel(cancel.RequestId);
@@ -167,6 +177,9 @@ internal sealed partial class McpHttpServer : UntypedActor, IWithTimers
         {
             case CallTool call:
                 Sender.Tell(new ToolCallFailed(call.RequestId, FaultError() with { NotSent = true }));
+                break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, FaultError() with { NotSent = true }));
                 break;
             case RefreshCatalog refresh:
                 Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, FaultError() with { NotSent = true }));

@@ -16,6 +16,7 @@ namespace Sark.Actors.Upstreams.McpHttp;
 /// </summary>
 internal sealed class McpHttpSession : IAsyncDisposable
 {
+    private static readonly TimeSpan ProgressGrace = TimeSpan.FromSeconds(1);
     private static readonly JsonElement EmptyResult = JsonDocument.Parse("{}").RootElement.Clone();
     private readonly HttpClientTransport _transport;
     private long _lastId;
@@ -37,7 +38,8 @@ internal sealed class McpHttpSession : IAsyncDisposable
     /// returns the session. <paramref name="onToolsChanged"/> runs on the SDK's thread for every
     /// <c>notifications/tools/list_changed</c>: it must only send a message.
     /// </summary>
-    public static async Task<McpHttpSession> OpenAsync(UpstreamOptions options, Action onToolsChanged, CancellationToken cancellationToken)
+    /// <param name="relay">With relay-client-requests: the callers' clients that the server's sampling, elicitation and log messages go to.</param>
+    public static async Task<McpHttpSession> OpenAsync(UpstreamOptions options, Action onToolsChanged, CallClients? relay, CancellationToken cancellationToken)
     {
         var endpoint = new Uri(options.Url!);
         string? version = null;
@@ -46,7 +48,7 @@ internal sealed class McpHttpSession : IAsyncDisposable
             var transport = CreateTransport(options, endpoint);
             try
             {
-                var client = await McpClient.CreateAsync(transport, ClientOptions(options, version, onToolsChanged), loggerFactory: null, cancellationToken).ConfigureAwait(false);
+                var client = await McpClient.CreateAsync(transport, ClientOptions(options, version, onToolsChanged, relay), loggerFactory: null, cancellationToken).ConfigureAwait(false);
                 return new McpHttpSession(client, transport, ServerInfoOf(options, client));
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsVersionRefusal(ex) && ProtocolLadder.Next(version) is { } older)
@@ -84,15 +86,30 @@ internal sealed class McpHttpSession : IAsyncDisposable
     /// <c>notifications/cancelled</c> for that id: the SDK sends one only once a request is fully
     /// sent, which a Streamable HTTP POST never is while its answer is still streaming.
     /// </summary>
-    public async Task<(JsonElement Result, bool IsError)> CallToolAsync(string tool, JsonElement? arguments, string? traceParent, CancellationToken cancellationToken)
+    /// <param name="progress">When set, a <c>progressToken</c> (the request id) is sent and the server's progress notifications for it are reported here.</param>
+    public async Task<(JsonElement Result, bool IsError)> CallToolAsync(
+        string tool, JsonElement? arguments, string? traceParent, IProgress<ToolProgress>? progress, CancellationToken cancellationToken)
     {
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent };
+        var progressHandler = progress is null ? null : Client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+        {
+            if (notification.Params?.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProgressNotificationParams))) is ProgressNotificationParams p
+                && p.ProgressToken.ToString() == id.ToString())
+            {
+                progress.Report(new ToolProgress(p.Progress.Progress, p.Progress.Total, p.Progress.Message));
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        if (progress is not null)
+            (meta ??= [])["progressToken"] = id.ToString();
         var parameters = new CallToolRequestParams
         {
             Name = tool,
             Arguments = ArgumentsOf(arguments),
-            Meta = traceParent is null ? null : new JsonObject { ["traceparent"] = traceParent },
+            Meta = meta,
         };
-        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
         var request = new JsonRpcRequest
         {
             Id = id,
@@ -110,6 +127,43 @@ internal sealed class McpHttpSession : IAsyncDisposable
             _ = SendCancelledAsync(id);
             throw;
         }
+        finally
+        {
+            if (progressHandler is not null)
+                _ = UnregisterLaterAsync(progressHandler);
+        }
+    }
+
+    /// <summary>Any other request (<c>resources/*</c>, <c>prompts/*</c>), sent as it is; its raw result.</summary>
+    public async Task<JsonElement> SendAsync(string method, JsonElement? parameters, CancellationToken cancellationToken)
+    {
+        var id = new RequestId($"sark-{Interlocked.Increment(ref _lastId)}");
+        var request = new JsonRpcRequest
+        {
+            Id = id,
+            Method = method,
+            Params = parameters is { ValueKind: JsonValueKind.Object } p ? JsonNode.Parse(p.GetRawText()) : null,
+        };
+        try
+        {
+            var response = await Client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            return response.Result is { } node ? JsonSerializer.SerializeToElement(node, McpJsonUtilities.DefaultOptions) : EmptyResult;
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = SendCancelledAsync(id);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The SDK hands notifications on apart from responses, so the last progress of a call can be
+    /// handled just after its result: the handler stays for <see cref="ProgressGrace"/> more.
+    /// </summary>
+    private static async Task UnregisterLaterAsync(IAsyncDisposable handler)
+    {
+        await Task.Delay(ProgressGrace).ConfigureAwait(false);
+        await handler.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task SendCancelledAsync(RequestId id)
@@ -169,12 +223,9 @@ internal sealed class McpHttpSession : IAsyncDisposable
         return new HttpClientTransport(transportOptions, http, loggerFactory: null, ownsHttpClient: true);
     }
 
-    private static McpClientOptions ClientOptions(UpstreamOptions options, string? version, Action onToolsChanged) => new()
+    private static McpClientOptions ClientOptions(UpstreamOptions options, string? version, Action onToolsChanged, CallClients? relay)
     {
-        ClientInfo = new Implementation { Name = "sark-actors", Version = "0.1.0" },
-        ProtocolVersion = version,
-        InitializationTimeout = options.InitTimeout,
-        Handlers = new McpClientHandlers
+        var handlers = new McpClientHandlers
         {
             NotificationHandlers =
             [
@@ -184,8 +235,32 @@ internal sealed class McpHttpSession : IAsyncDisposable
                     return ValueTask.CompletedTask;
                 }),
             ],
-        },
-    };
+        };
+        if (relay is not null)
+        {
+#pragma warning disable MCP9005 // Sampling is deprecated as of 2026-07-28; servers on earlier revisions still ask for it.
+            handlers.SamplingHandler = (request, _, ct) => relay.RelayAsync<CreateMessageRequestParams?, CreateMessageResult>("sampling/createMessage", request, ct);
+#pragma warning restore MCP9005
+            handlers.ElicitationHandler = (request, ct) => relay.RelayAsync<ElicitRequestParams?, ElicitResult>(RequestMethods.ElicitationCreate, request, ct);
+            handlers.NotificationHandlers =
+            [
+                .. handlers.NotificationHandlers,
+                new("notifications/message", (notification, _) =>
+                {
+                    relay.Notify(notification);
+                    return ValueTask.CompletedTask;
+                }),
+            ];
+        }
+
+        return new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = "sark-actors", Version = "0.1.0" },
+            ProtocolVersion = version,
+            InitializationTimeout = options.InitTimeout,
+            Handlers = handlers,
+        };
+    }
 
     /// <summary>The server refused the handshake itself (a JSON-RPC error, or a revision the SDK would not accept).</summary>
     internal static bool IsVersionRefusal(Exception ex) =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Sark.Actors.Errors;
@@ -53,8 +54,12 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since, call.TraceParent));
-        var line = _writer.CallTool(id, call.Tool, call.Arguments, call.TraceParent);
+        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since, call.TraceParent)
+        {
+            Progress = call.Progress,
+            Client = _options.RelayClientRequests ? call.ClientRequests : null,
+        });
+        var line = _writer.CallTool(id, call.Tool, call.Arguments, call.TraceParent, call.Progress is null ? null : id);
         if (line.Length > _options.MaxMessageBytes)
         {
             _pending.TryRemove(id, out _);
@@ -74,15 +79,51 @@ internal sealed partial class StdioServer
         Timers.StartSingleTimer(id, new CallTimedOut(id), remaining);
     }
 
+    /// <summary>A forwarded request: sent as it is, with the same deadline, cancellation and failure handling as a tool call.</summary>
+    private void StartForward(ForwardRequest request, IActorRef replyTo)
+    {
+        if (_pending.HasRequest(request.RequestId))
+        {
+            replyTo.Tell(new ToolCallFailed(request.RequestId, DuplicateRequestId(request.RequestId)));
+            return;
+        }
+
+        var id = _pending.Add(new PendingCall(PendingKind.Forward, request.RequestId, request.Method, replyTo, Stopwatch.GetTimestamp()));
+        var line = _writer.Request(id, request.Method, request.Params is { ValueKind: JsonValueKind.Object } p ? p.WriteTo : null);
+        if (line.Length > _options.MaxMessageBytes || !_process!.TryWrite(line))
+        {
+            _pending.TryRemove(id, out _);
+            replyTo.Tell(line.Length > _options.MaxMessageBytes
+                ? new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.TooLarge, $"The {request.Method} request is over the {_options.MaxMessageBytes}-byte limit of upstream '{_options.Name}'."))
+                : Unavailable(request.RequestId, "is not reading its input"));
+            return;
+        }
+
+        Timers.StartSingleTimer(id, new CallTimedOut(id), request.Timeout);
+    }
+
+    private void OnForwardResponse(long id, PendingCall call, JsonRpcInbound.Response response)
+    {
+        Timers.Cancel(id);
+        _failures.RecordSuccess();
+        var outcome = response.Error is null ? "ok" : "upstream_error";
+        SarkTelemetry.RecordRequest(_options.Name, call.Tool!, outcome, call.StartTimestamp);
+        call.ReplyTo!.Tell(response.Error is { } error
+            ? new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamError,
+                $"Upstream '{_options.Name}' answered {call.Tool} with JSON-RPC error {error.Code}: {error.Message}", JsonRpcCode: error.Code, Data: error.Data))
+            : new RequestCompleted(call.RequestId!, response.Result!.Value));
+    }
+
     private void OnCallTimedOut(long id)
     {
         if (!_pending.TryRemove(id, out var call))
             return;
-        SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_timeout", call.StartTimestamp, call.TraceParent);
+        var what = call.Kind == PendingKind.Forward ? call.Tool! : $"tools/call '{call.Tool}'";
+        SarkTelemetry.RecordRequest(_options.Name, call.Kind == PendingKind.Forward ? call.Tool! : "tools/call", "upstream_timeout", call.StartTimestamp, call.TraceParent);
         SendCancelled(id, "timed out");
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.UpstreamTimeout,
-            $"Upstream '{_options.Name}' did not answer tools/call '{call.Tool}' within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the call was cancelled upstream.")));
-        CountFailure("calls keep timing out");
+            $"Upstream '{_options.Name}' did not answer {what} within {Stopwatch.GetElapsedTime(call.StartTimestamp).TotalSeconds:0.###}s; the request was cancelled upstream.")));
+        CountFailure("requests keep timing out");
     }
 
     private void OnQueuedTimedOut(string requestId)
@@ -111,6 +152,59 @@ internal sealed partial class StdioServer
             Timers.Cancel(QueuedKey(requestId));
     }
 
+    /// <summary>A progress notification for a call that asked for progress (its token is the call's JSON-RPC id).</summary>
+    private void OnProgress(JsonElement? parameters)
+    {
+        if (McpMessages.TryReadProgress(parameters, out var token, out var progress)
+            && _pending.TryGet(token, out var call) && call.Progress is { } sink)
+        {
+            try
+            {
+                sink.Report(progress);
+            }
+            catch (Exception ex)
+            {
+                // A caller's sink must never take the connection down.
+                _log.Warning("Upstream {Upstream}: the progress sink of request {RequestId} threw: {Error}", _options.Name, call.RequestId, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The caller's client a server request or log message is relayed to: with
+    /// <c>relay-client-requests</c>, for sampling, elicitation and log messages, the client of the
+    /// only call in flight that has one. Null: answered as before (<c>-32601</c>) or logged.
+    /// </summary>
+    private IUpstreamClient? RelayTarget(string method) =>
+        _options.RelayClientRequests && method is "sampling/createMessage" or "elicitation/create" or "notifications/message"
+            ? _pending.SoleClient()
+            : null;
+
+    /// <summary>Sends the server's request to the caller's client as a detached task; its answer goes back under the server's id.</summary>
+    private void RelayRequest(JsonRpcInbound.Request request, IUpstreamClient client)
+    {
+        var id = request.Id;
+        client.RequestAsync(request.Method, request.Params, _stopping.Token).PipeTo(Self,
+            success: result => new ClientAnswered(id, result, null),
+            failure: ex => new ClientAnswered(id, default, ex));
+    }
+
+    private void OnClientAnswered(ClientAnswered answered)
+    {
+        if (answered.Failure is null)
+        {
+            var result = answered.Result;
+            _process!.TryWrite(_writer.Result(answered.Id, result.WriteTo));
+            return;
+        }
+
+        var failure = answered.Failure is AggregateException { InnerException: { } inner } ? inner : answered.Failure;
+        var code = failure is ModelContextProtocol.McpProtocolException protocol ? (int)protocol.ErrorCode : -32603;
+        _process!.TryWrite(_writer.Error(answered.Id, code, $"The gateway's client did not answer: {failure.Message}"));
+    }
+
+    private sealed record ClientAnswered(JsonElement Id, JsonElement Result, Exception? Failure) : INoSerializationVerificationNeeded;
+
     private void OnOversized(JsonRpcInbound.Oversized oversized)
     {
         // A request or notification from the server is never an answer to one of our calls.
@@ -121,7 +215,7 @@ internal sealed partial class StdioServer
             return;
         }
 
-        if (call.Kind != PendingKind.CallTool)
+        if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
         {
             Fault($"answered {call.Kind} with a {oversized.Length}-byte message, over the {_options.MaxMessageBytes}-byte limit");
             return;
@@ -143,7 +237,7 @@ internal sealed partial class StdioServer
     {
         foreach (var call in _pending.DrainAll())
         {
-            if (call.Kind != PendingKind.CallTool)
+            if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
                 continue;
             SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp, call.TraceParent);
             call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));

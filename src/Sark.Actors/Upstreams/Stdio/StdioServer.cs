@@ -40,6 +40,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private readonly PendingCalls _pending = new();
     private readonly FailureCounter _failures;
     private readonly JsonRpcWriter _writer = new();
+    private readonly CancellationTokenSource _stopping = new();
     private readonly List<(CallTool Call, IActorRef ReplyTo, long Since)> _queued = [];
     private StdioProcess? _process;
     private HashSet<string> _toolNames = new(StringComparer.Ordinal);
@@ -80,12 +81,13 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
         _owner.Tell(new ConnectionEvents.Started(Self, _process.ProcessId));
         _process.StartPumps(Self, _log);
-        Send(PendingKind.Initialize, "initialize", McpMessages.InitializeParams);
+        Send(PendingKind.Initialize, "initialize", _options.RelayClientRequests ? McpMessages.InitializeParamsWithRelay : McpMessages.InitializeParams);
         Timers.StartSingleTimer(InitTimer, new HandshakeTimedOut("finish the MCP handshake", "init-timeout"), _options.InitTimeout);
     }
 
     protected override void PostStop()
     {
+        _stopping.Cancel();
         FailAll(ShuttingDown
             ? ShuttingDownError()
             : new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{_options.Name}' was stopped before the call completed. Try again."));
@@ -110,6 +112,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             // The process is gone while the node shuts down: refuse, do not fault.
             if (message is CallTool refused)
                 Sender.Tell(new ToolCallFailed(refused.RequestId, _closed));
+            else if (message is ForwardRequest refusedRequest)
+                Sender.Tell(new ToolCallFailed(refusedRequest.RequestId, _closed));
             return;
         }
 
@@ -121,6 +125,13 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case CallTool call:
                 Enqueue(call);
                 break;
+            case ForwardRequest request when _ready:
+                StartForward(request, Sender);
+                break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                    $"Upstream '{_options.Name}' is still connecting. Try again shortly.") { NotSent = true }));
+                break;
             case CancelCall cancel:
                 Cancel(cancel.RequestId);
                 break;
@@ -130,6 +141,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 break;
             case CallTimedOut timedOut:
                 OnCallTimedOut(timedOut.Id);
+                break;
+            case ClientAnswered answered:
+                OnClientAnswered(answered);
                 break;
             case QueuedTimedOut timedOut:
                 OnQueuedTimedOut(timedOut.RequestId);
@@ -170,6 +184,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case CallTool call:
                 Sender.Tell(new ToolCallFailed(call.RequestId, FaultError()));
                 break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, FaultError() with { NotSent = true }));
+                break;
             case ConnectionEvents.Attempt attempt:
                 // A start that failed in PreStart faulted before the circuit said which attempt it was.
                 _attempt = attempt.ConsecutiveRestarts;
@@ -192,14 +209,23 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case JsonRpcInbound.Response response:
                 _log.Debug("Upstream {Upstream}: response to unknown id {Id} ignored", _options.Name, response.Id);
                 break;
+            case JsonRpcInbound.Request request when RelayTarget(request.Method) is { } client:
+                RelayRequest(request, client);
+                break;
             case JsonRpcInbound.Request request:
                 _process!.TryWrite(McpMessages.AnswerServerRequest(_writer, request));
+                break;
+            case JsonRpcInbound.Notification { Method: "notifications/message" } log when RelayTarget(log.Method) is { } client:
+                client.Notify(log.Method, log.Params);
                 break;
             case JsonRpcInbound.Notification { Method: "notifications/tools/list_changed" }:
                 if (_listing is not null)
                     _listAgain = true;
                 else if (_ready)
                     ListTools(null);
+                break;
+            case JsonRpcInbound.Notification { Method: "notifications/progress" } progress:
+                OnProgress(progress.Params);
                 break;
             case JsonRpcInbound.Notification notification:
                 _log.Debug("Upstream {Upstream}: notification {Method}", _options.Name, notification.Method);
@@ -236,6 +262,9 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 var isError = McpMessages.IsToolError(result);
                 SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp, call.TraceParent);
                 call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
+                break;
+            case PendingKind.Forward:
+                OnForwardResponse(id, call, response);
                 break;
             case PendingKind.Initialize when response.Error is { } refused:
                 Fault($"refused initialize: JSON-RPC error {refused.Code}: {refused.Message}");
