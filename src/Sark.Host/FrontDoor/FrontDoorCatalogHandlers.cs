@@ -80,7 +80,7 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
             : (await gateway.ListServersAsync(caller, cancellationToken).ConfigureAwait(false)).Select(s => s.ServerName).Order(StringComparer.Ordinal).ToArray();
         if (single is not null)
             rewrite = Unchanged;
-        var pages = await Task.WhenAll(ordered.Select(server => ListServerAsync(server, method, key, caller, context.TraceIdentifier, cancellationToken))).ConfigureAwait(false);
+        var pages = await Task.WhenAll(ordered.Select(server => ListServerAsync(server, method, key, caller, FrontDoorRequestIds.Of(context), cancellationToken))).ConfigureAwait(false);
         var all = new List<JsonObject>();
         for (var i = 0; i < ordered.Length; i++)
         {
@@ -184,7 +184,7 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
         (T)(body.Deserialize(McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(T)))
             ?? throw new McpProtocolException($"An upstream answered with a result that is not a {typeof(T).Name}.", McpErrorCode.InternalError));
 
-    private string RequestId() => CurrentHttpContext().TraceIdentifier;
+    private string RequestId() => FrontDoorRequestIds.Of(CurrentHttpContext());
 
     private HttpContext CurrentHttpContext() =>
         http.HttpContext ?? throw new McpProtocolException("The front door has no HTTP request for this message.", McpErrorCode.InternalError);

@@ -26,7 +26,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
     public async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
-        var offset = ReadCursor(request.Params?.Cursor, context.TraceIdentifier);
+        var offset = ReadCursor(request.Params?.Cursor, FrontDoorRequestIds.Of(context));
         var single = FrontDoorScope.SingleServer(context);
         IReadOnlyList<ToolInfo> tools;
         try
@@ -35,7 +35,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
         }
         catch (SarkException ex) when (single is not null)
         {
-            throw FrontDoorErrors.RequestError(ex, $"server: '{single}'", context.TraceIdentifier);
+            throw FrontDoorErrors.RequestError(ex, $"server: '{single}'", FrontDoorRequestIds.Of(context));
         }
 
         var all = new List<Tool>(tools.Count);
@@ -55,7 +55,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
     public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
-        var requestId = context.TraceIdentifier;
+        var requestId = FrontDoorRequestIds.Of(context);
         var name = request.Params?.Name;
         string? server, tool;
         if (FrontDoorScope.SingleServer(context) is { } single)

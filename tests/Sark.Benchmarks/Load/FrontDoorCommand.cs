@@ -182,6 +182,8 @@ internal static class FrontDoorCommand
                         Progress($"{path} {transport} {shape}: warm-up {warmup}s, run {seconds}s…");
                         var result = await ClosedLoop.RunAsync(target, shape.Workers, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
                         var crossed = ((target as McpSessionsTarget)?.Crossed ?? 0) - crossedBefore;
+                        if (result.Errors > 0 && (target as McpSessionsTarget)?.FirstBadReply is { } bad)
+                            result = result with { FirstError = $"{result.FirstError}; first error reply: {bad}" };
                         rows.Add(new Row(path, transport, shape, result, crossed));
                         Progress(string.Create(Inv,
                             $"  {result.Calls} calls, {result.Throughput:0}/s, p50 {result.Latency.P50:0.000} ms, p99 {result.Latency.P99:0.000} ms, {result.Errors} errors, {crossed} crossed{(result.FirstError is { } e ? $" (first: {e})" : string.Empty)}"));

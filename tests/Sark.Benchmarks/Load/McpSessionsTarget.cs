@@ -21,6 +21,7 @@ internal sealed class McpSessionsTarget : IEchoTarget
     private readonly string _tool;
     private long[] _sequence = [];
     private long _crossed;
+    private string? _firstBadReply;
 
     private McpSessionsTarget(string name, Uri endpoint, HttpTransportMode mode, string tool, int? gatewayPid, int? peerPid)
     {
@@ -55,6 +56,9 @@ internal sealed class McpSessionsTarget : IEchoTarget
 
     /// <summary>Sessions open now.</summary>
     public int Sessions => _sessions.Count;
+
+    /// <summary>The text of the first reply that was an error or had no text, for the report.</summary>
+    public string? FirstBadReply => Volatile.Read(ref _firstBadReply);
 
     /// <summary>Replies so far that carried another call's message.</summary>
     public long Crossed => Interlocked.Read(ref _crossed);
@@ -108,7 +112,10 @@ internal sealed class McpSessionsTarget : IEchoTarget
         var message = string.Create(CultureInfo.InvariantCulture, $"w{worker}-{++_sequence[worker]}");
         var result = await session.CallToolAsync(_tool, new Dictionary<string, object?> { ["message"] = message }, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (result.IsError == true || result.Content.Count == 0 || result.Content[0] is not TextContentBlock { Text: { } text })
+        {
+            Interlocked.CompareExchange(ref _firstBadReply, result.Content.Count > 0 && result.Content[0] is TextContentBlock { Text: { } bad } ? bad : "(no text content)", null);
             return false;
+        }
         if (text.Length == message.Length + 6 && text.StartsWith("Echo: ", StringComparison.Ordinal) && text.AsSpan(6).SequenceEqual(message))
             return true;
         Interlocked.Increment(ref _crossed);

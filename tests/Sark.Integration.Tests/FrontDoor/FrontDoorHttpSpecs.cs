@@ -271,6 +271,26 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
     }
 
     [Theory]
+    [InlineData(HttpTransportMode.Sse)]
+    [InlineData(HttpTransportMode.StreamableHttp)]
+    public async Task Calls_in_flight_at_once_on_one_session_each_get_their_own_reply(HttpTransportMode mode)
+    {
+        // A legacy session runs every request under its one GET /sse: they must not share a request id.
+        using var timeout = new CancellationTokenSource(Timeout);
+        await using var client = await ConnectAsync(mode == HttpTransportMode.Sse ? fixture.Sse : fixture.Mcp, FrontDoorNodeFixture.AliceKey, mode, timeout.Token);
+
+        var calls = Enumerable.Range(0, 16).Select(i =>
+            client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = $"m{i}" }, cancellationToken: timeout.Token).AsTask()).ToArray();
+        var results = await Task.WhenAll(calls);
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.NotEqual(true, results[i].IsError);
+            Assert.Equal($"Echo: m{i}", Assert.IsType<TextContentBlock>(Assert.Single(results[i].Content)).Text);
+        }
+    }
+
+    [Theory]
     [InlineData("streamable-http", "/mcp")]
     [InlineData("sse", "/sse")]
     public async Task The_typescript_sdk_client_lists_the_aggregated_tools_and_calls_echo(string transport, string path)
