@@ -11,7 +11,7 @@ internal static class FrontDoorEndpoint
             return services;
 
         services.AddHttpContextAccessor();
-        services.AddSingleton(new FrontDoorRuntime(options, BindHost(httpBind)));
+        services.AddSingleton(_ => new FrontDoorRuntime(options, BindHost(httpBind)));
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(new ToolNames(options.Separator));
         services.AddSingleton<FrontDoorHandlers>();

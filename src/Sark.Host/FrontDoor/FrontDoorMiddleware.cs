@@ -128,8 +128,7 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
 
     private async Task WithKeepAliveAsync(HttpContext context)
     {
-        var period = runtime.Options.KeepAlive;
-        if (period <= TimeSpan.Zero)
+        if (runtime.Options.KeepAlive <= TimeSpan.Zero)
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -139,16 +138,15 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
         var original = response.Body;
         var body = new KeepAliveStream(original, () => IsEventStream(response));
         response.Body = body;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var keepAlive = body.RunAsync(period, stop.Token);
+        var registration = runtime.KeepAlive.Register(body);
         try
         {
             await next(context).ConfigureAwait(false);
         }
         finally
         {
-            await stop.CancelAsync().ConfigureAwait(false);
-            await keepAlive.ConfigureAwait(false);
+            await body.CloseAsync().ConfigureAwait(false);
+            registration.Dispose();
             response.Body = original;
         }
     }

@@ -3,8 +3,8 @@ using Sark.Actors.Telemetry;
 
 namespace Sark.Host.FrontDoor;
 
-/// <summary>The front door's shared state on one node: its options, the Host/Origin policy and the session ledger.</summary>
-internal sealed class FrontDoorRuntime
+/// <summary>The front door's shared state on one node: its options, the Host/Origin policy, the session ledger and the keep-alive ticker.</summary>
+internal sealed class FrontDoorRuntime : IAsyncDisposable
 {
     private static readonly UpDownCounter<long> LegacySessions =
         SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.legacy_sse.sessions", "{session}", "Open sessions of the deprecated HTTP+SSE transport (/sse).");
@@ -17,6 +17,7 @@ internal sealed class FrontDoorRuntime
         _path = new PathString(options.Path);
         Policy = HostOriginPolicy.Create(options.AllowedHosts, options.AllowedOrigins, bindHost);
         Ledger = new SessionLedger(options.MaxSessions, options.LegacySse.MaxSessions, options.MaxSessionsPerCaller);
+        KeepAlive = new KeepAliveTicker(options.KeepAlive);
     }
 
     public FrontDoorOptions Options { get; }
@@ -24,6 +25,11 @@ internal sealed class FrontDoorRuntime
     public HostOriginPolicy Policy { get; }
 
     public SessionLedger Ledger { get; }
+
+    /// <summary>Comments on every quiet SSE stream of the front door, from one timer.</summary>
+    public KeepAliveTicker KeepAlive { get; }
+
+    public ValueTask DisposeAsync() => KeepAlive.DisposeAsync();
 
     /// <summary>Whether <paramref name="path"/> is the Streamable HTTP endpoint.</summary>
     public bool IsStreamablePath(PathString path) => path.Equals(_path, StringComparison.OrdinalIgnoreCase);

@@ -14,30 +14,10 @@ internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : 
     private byte _last = (byte)'\n';
     private byte _beforeLast = (byte)'\n';
     private bool _wroteSinceTick;
+    private bool _closed;
 
     /// <summary>Comments written so far.</summary>
     public int CommentsWritten { get; private set; }
-
-    /// <summary>Writes a comment every quiet <paramref name="period"/> until cancelled or the client is gone.</summary>
-    public async Task RunAsync(TimeSpan period, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(period);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-                await TickAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (IOException)
-        {
-            // The client went away; the request ends on its own.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
 
     /// <summary>
     /// One period: a comment when the response is an event stream, nothing was written since the
@@ -45,12 +25,12 @@ internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : 
     /// </summary>
     internal async Task<bool> TickAsync(CancellationToken cancellationToken)
     {
-        if (!isEventStream())
+        if (_closed || !isEventStream())
             return false;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_wroteSinceTick || _last != '\n' || _beforeLast != '\n')
+            if (_closed || _wroteSinceTick || _last != '\n' || _beforeLast != '\n')
             {
                 _wroteSinceTick = false;
                 return false;
@@ -60,6 +40,35 @@ internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : 
             await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
             CommentsWritten++;
             return true;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// One period of the <see cref="KeepAliveTicker"/>, which never fails: a client that went away
+    /// ends its request on its own.
+    /// </summary>
+    internal async Task TickQuietlyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await TickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>No comment is written from now on (the response is ending); waits for one being written.</summary>
+    public async Task CloseAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _closed = true;
         }
         finally
         {

@@ -66,7 +66,7 @@ internal sealed class LegacySseEndpoint(
         try
         {
             var transportTask = transport.RunAsync(cts.Token);
-            var keepAlive = runtime.Options.KeepAlive > TimeSpan.Zero ? body.RunAsync(runtime.Options.KeepAlive, cts.Token) : Task.CompletedTask;
+            var keepAlive = runtime.KeepAlive.Register(body);
             var idle = WatchIdleAsync(id, session, cts.Token);
             try
             {
@@ -77,7 +77,9 @@ internal sealed class LegacySseEndpoint(
             {
                 await transport.DisposeAsync().ConfigureAwait(false);
                 await cts.CancelAsync().ConfigureAwait(false);
-                await Task.WhenAll(Quietly(transportTask), keepAlive, idle).ConfigureAwait(false);
+                await body.CloseAsync().ConfigureAwait(false);
+                keepAlive.Dispose();
+                await Task.WhenAll(Quietly(transportTask), idle).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)

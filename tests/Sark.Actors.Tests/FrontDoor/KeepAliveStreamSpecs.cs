@@ -56,19 +56,27 @@ public sealed class KeepAliveStreamSpecs
     }
 
     [Fact]
-    public async Task The_loop_writes_comments_on_its_timer_until_cancelled()
+    public async Task One_ticker_comments_on_every_registered_quiet_stream_until_it_is_closed()
     {
-        var inner = new MemoryStream();
-        var stream = new KeepAliveStream(inner, () => true);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var ticker = new KeepAliveTicker(TimeSpan.FromMilliseconds(10));
+        var (first, second) = (new MemoryStream(), new MemoryStream());
+        var a = new KeepAliveStream(first, () => true);
+        var b = new KeepAliveStream(second, () => true);
+        using (ticker.Register(a))
+        using (ticker.Register(b))
+        {
+            Assert.Equal(2, ticker.Count);
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while ((a.CommentsWritten < 2 || b.CommentsWritten < 2) && DateTime.UtcNow < until)
+                await Task.Delay(5);
+            await a.CloseAsync();
+            await b.CloseAsync();
+        }
 
-        var loop = stream.RunAsync(TimeSpan.FromMilliseconds(10), stop.Token);
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (stream.CommentsWritten < 2 && DateTime.UtcNow < until)
-            await Task.Delay(5);
-        await stop.CancelAsync();
-        await loop;
-
-        Assert.True(stream.CommentsWritten >= 2, $"{stream.CommentsWritten} comments");
+        Assert.True(a.CommentsWritten >= 2 && b.CommentsWritten >= 2, $"{a.CommentsWritten} and {b.CommentsWritten} comments");
+        Assert.Equal(0, ticker.Count);
+        var written = first.Length;
+        Assert.False(await a.TickAsync(CancellationToken.None));
+        Assert.Equal(written, first.Length);
     }
 }
