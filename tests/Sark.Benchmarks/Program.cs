@@ -55,7 +55,7 @@ const string Usage = """
                   issue 6: embedded decision latency (engine, gate uncached/cached, p99),
                   the OPA path over loopback (the tests' OPA stand-in, nothing cached), and
                   the facade → demo server echo without and with policy + audit (SQLite)
-      frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5]
+      frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5] [--prewarm 15]
                 [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] [--paths direct,bare,node]
                 [--rate 1000] [--paced-seconds 10] [--multiplex 64] [--sessions 1000]
                 [--node-sse-path /sse] [--node-hocon TEXT] [--node-env K=V,...]

@@ -38,6 +38,15 @@ internal static class FrontDoorEndpoint
                 store.EventSlidingExpiration = options.ResumeWindow;
                 store.EventAbsoluteExpiration = options.ResumeWindow;
             });
+            // Unless asked for, only the GET stream's events are kept (GetStreamEventStore says why).
+            if (!options.ResumeCallStreams)
+            {
+                services.PostConfigure<ModelContextProtocol.AspNetCore.HttpServerTransportOptions>(http =>
+                {
+                    if (http.EventStreamStore is { } store and not GetStreamEventStore)
+                        http.EventStreamStore = new GetStreamEventStore(store);
+                });
+            }
 #pragma warning restore MCP9006
         }
 

@@ -37,6 +37,9 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
     /// <summary>How long the events of a session's SSE streams are kept for a client that resumes with <c>Last-Event-ID</c>; zero: no resumption.</summary>
     public TimeSpan ResumeWindow { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Whether the events of every call's answer stream (a streamed POST) are kept too, not only the GET stream's.</summary>
+    public bool ResumeCallStreams { get; init; }
+
     /// <summary>The deprecated HTTP+SSE transport (MCP 2024-11-05) at <c>/sse</c> and <c>/messages</c>.</summary>
     public LegacySseOptions LegacySse { get; init; } = new();
 
@@ -93,6 +96,7 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
             IdleTimeout = ReadPositiveDuration(section, "idle-timeout", Key),
             KeepAlive = SarkConfigLoader.ReadDuration(section, "keep-alive", Key),
             ResumeWindow = SarkConfigLoader.ReadDuration(section, "resume-window", Key),
+            ResumeCallStreams = SarkConfigLoader.ReadBool(section, "resume-call-streams", Key),
             LegacySse = legacy,
         };
     }

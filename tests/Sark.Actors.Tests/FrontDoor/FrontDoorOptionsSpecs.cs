@@ -20,6 +20,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(TimeSpan.FromMinutes(30), options.IdleTimeout);
         Assert.Equal(TimeSpan.FromSeconds(15), options.KeepAlive);
         Assert.Equal(TimeSpan.FromMinutes(5), options.ResumeWindow);
+        Assert.False(options.ResumeCallStreams);
         Assert.True(options.LegacySse.Enabled);
         Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(100, options.LegacySse.MaxSessions);

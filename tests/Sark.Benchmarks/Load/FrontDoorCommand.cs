@@ -45,6 +45,9 @@ internal static class FrontDoorCommand
     {
         var seconds = args.Int("--seconds", 10, 1, 600);
         var warmup = args.Int("--warmup", 5, 0, 600);
+        // A fresh .NET process runs at about half speed for its first seconds (tiered JIT): every
+        // path is driven this long at the largest shape before anything is measured.
+        var prewarm = args.Int("--prewarm", 15, 0, 600);
         var shapes = args.StringList("--shapes", ["1x1", "1x16", "8x16"]).Select(Shape.Parse).ToArray();
         var transports = args.StringList("--transports", ["streamable", "stateless", "sse"]);
         var paths = args.StringList("--paths", ["direct", "bare", "node"]);
@@ -169,6 +172,17 @@ internal static class FrontDoorCommand
                 await AddSessionsAsync("bare", "sse", bareSession, "/mcp/sse", HttpTransportMode.Sse, "echo", bareSessionPid, bareSessionPeer).ConfigureAwait(false);
                 await AddSessionsAsync("node", "sse", nodeSession, nodeSsePath, HttpTransportMode.Sse, "everything__echo", nodeSessionPid, nodeSessionPeer).ConfigureAwait(false);
 
+                var largest = shapes.MaxBy(s => s.Workers)!;
+                foreach (var (path, transport, target) in targets)
+                {
+                    if (prewarm == 0 || Machine.Interrupted.IsCancellationRequested)
+                        break;
+                    if (target is McpSessionsTarget warming)
+                        warming.PerSession = largest.PerSession;
+                    Progress($"{path} {transport}: pre-warm {prewarm}s at {largest}…");
+                    _ = await ClosedLoop.RunAsync(target, largest.Workers, TimeSpan.Zero, TimeSpan.FromSeconds(prewarm), recorder).ConfigureAwait(false);
+                }
+
                 // Interleaved: every path at one shape, then the next shape, so drift hits them alike.
                 foreach (var shape in shapes)
                 {
@@ -191,7 +205,7 @@ internal static class FrontDoorCommand
                     }
                 }
 
-                output.AppendLine(string.Create(Inv, $"## Front door: echo over stdio, closed loop, warm-up {warmup} s, {seconds} s per run"));
+                output.AppendLine(string.Create(Inv, $"## Front door: echo over stdio, closed loop, every path pre-warmed {prewarm} s, then warm-up {warmup} s and {seconds} s per run"));
                 output.AppendLine();
                 output.Append(Machine.Describe());
                 foreach (var note in notes)

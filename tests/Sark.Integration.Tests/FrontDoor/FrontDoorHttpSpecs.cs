@@ -13,7 +13,7 @@ public sealed class FrontDoorHttpNodeFixture : FrontDoorNodeFixture
 {
     protected override string Config => NodeConfigs.Demo() + "\n" + TwoCallers + """
 
-        sark.front-door { max-request-body = 16KiB, keep-alive = 1s }
+        sark.front-door { max-request-body = 16KiB, keep-alive = 1s, resume-call-streams = true }
         """;
 }
 
