@@ -216,6 +216,8 @@ internal static class FrontDoorCommand
                 output.Append(Ratios(rows, shapes));
             }
 
+            Flush(output);
+
             if (parts.Contains("paced"))
             {
                 output.AppendLine();
@@ -228,7 +230,8 @@ internal static class FrontDoorCommand
                     if (baseAddress is null)
                         continue;
                     await using var target = McpSessionsTarget.Create($"{path} streamable", new Uri(baseAddress, "/mcp"), HttpTransportMode.StreamableHttp, tool, pid, null);
-                    await target.OpenAsync(8, 8, setup.Token).ConfigureAwait(false);
+                    using var opening = OpeningTimeout();
+                    await target.OpenAsync(8, 8, opening.Token).ConfigureAwait(false);
                     Progress($"{path} paced {rate}/s: warm-up {warmup}s, run {pacedSeconds}s…");
                     _ = await PacedAsync(target, rate, TimeSpan.FromSeconds(warmup), recorder).ConfigureAwait(false);
                     var (planned, done, errors) = await PacedAsync(target, rate, TimeSpan.FromSeconds(pacedSeconds), recorder).ConfigureAwait(false);
@@ -240,13 +243,16 @@ internal static class FrontDoorCommand
                 }
             }
 
+            Flush(output);
+
             if (parts.Contains("multiplex") && nodeSession is not null)
             {
                 output.AppendLine();
                 output.AppendLine(string.Create(Inv, $"## Multiplex: {multiplex} sessions × 4 in flight through the node's /mcp on one upstream process, {seconds} s"));
                 output.AppendLine();
                 await using var target = McpSessionsTarget.Create("node streamable", new Uri(nodeSession, "/mcp"), HttpTransportMode.StreamableHttp, "everything__echo", nodeSessionPid, nodeSessionPeer);
-                await target.OpenAsync(multiplex, 16, setup.Token).ConfigureAwait(false);
+                using (var opening = OpeningTimeout())
+                    await target.OpenAsync(multiplex, 16, opening.Token).ConfigureAwait(false);
                 target.PerSession = 4;
                 var upstreamsBefore = await UpstreamPidAsync(http, nodeSession).ConfigureAwait(false);
                 Progress($"multiplex {multiplex}×4: warm-up {warmup}s, run {seconds}s…");
@@ -257,6 +263,8 @@ internal static class FrontDoorCommand
                 output.AppendLine(string.Create(Inv, $"| {multiplex} | {multiplex * 4} | {result.Calls} | {result.Throughput:0} | {result.Latency.P50:0.000} | {result.Latency.P99:0.000} | {result.Errors} | {target.Crossed} | {upstreamsBefore} → {upstreamsAfter} |"));
                 failed |= result.Errors > 0 || target.Crossed > 0 || upstreamsBefore != upstreamsAfter;
             }
+
+            Flush(output);
 
             if (parts.Contains("sessions"))
             {
@@ -278,7 +286,8 @@ internal static class FrontDoorCommand
                         string? error = null;
                         try
                         {
-                            await target.OpenAsync(sessionCount, 16, setup.Token).ConfigureAwait(false);
+                            using var opening = OpeningTimeout();
+                            await target.OpenAsync(sessionCount, 16, opening.Token).ConfigureAwait(false);
                         }
 #pragma warning disable CA1031 // A refusal (a limit) is a figure of its own: report how many opened.
                         catch (Exception ex)
@@ -308,8 +317,7 @@ internal static class FrontDoorCommand
                 await servers[i].DisposeAsync().ConfigureAwait(false);
         }
 
-        Console.WriteLine();
-        Console.Write(output.ToString());
+        Flush(output);
         foreach (var r in rows.Where(r => r.Result.FirstError is not null))
             Console.WriteLine($"\nFirst error of {r.Path} {r.Transport} {r.Shape}: {r.Result.FirstError}");
         return failed ? 1 : 0;
@@ -442,7 +450,26 @@ internal static class FrontDoorCommand
         return "?";
     }
 
+    /// <summary>Prints what a part measured as soon as it is done, so that a later failure loses nothing.</summary>
+    private static void Flush(StringBuilder output)
+    {
+        if (output.Length == 0)
+            return;
+        Console.WriteLine();
+        Console.Write(output.ToString());
+        Console.Out.Flush();
+        output.Clear();
+    }
+
     private static Task Settle() => Task.Delay(TimeSpan.FromSeconds(3));
+
+    /// <summary>A bound for opening sessions in one part (the start-up bound has run out by then).</summary>
+    private static CancellationTokenSource OpeningTimeout()
+    {
+        var opening = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
+        opening.CancelAfter(TimeSpan.FromSeconds(180));
+        return opening;
+    }
 
     private static void Progress(string line) => StdioCommand.Progress(line);
 }
