@@ -27,7 +27,8 @@ internal sealed class LegacySseEndpoint(
     IOptions<McpServerOptions> serverOptions,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
-    ILogger<LegacySseEndpoint> logger)
+    ILogger<LegacySseEndpoint> logger,
+    FrontDoorSessions sessions)
 {
     /// <summary>When the MCP revision 2025-03-26 replaced HTTP+SSE with Streamable HTTP (RFC 9745 <c>Deprecation</c>).</summary>
     internal static readonly DateTimeOffset DeprecatedSince = new(2025, 3, 26, 0, 0, 0, TimeSpan.Zero);
@@ -71,7 +72,8 @@ internal sealed class LegacySseEndpoint(
             try
             {
                 await using var server = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
-                await server.RunAsync(cts.Token).ConfigureAwait(false);
+                // Known to the relays while it runs, as a Streamable HTTP session is (list_changed).
+                await sessions.RunSessionAsync(context, server, inner: null, cts.Token).ConfigureAwait(false);
             }
             finally
             {
