@@ -141,6 +141,7 @@ public static partial class SarkConfigLoader
         return new SarkOptions
         {
             Node = node,
+            Cluster = ClusterOptions.Read(sark),
             Telemetry = ReadTelemetry(sark),
             Upstreams = upstreams.ToImmutable(),
             Catalog = catalog,
@@ -199,6 +200,7 @@ public static partial class SarkConfigLoader
         {
             Name = name,
             Kind = kind,
+            ClusterRole = c.GetString("cluster-role", "") ?? "",
             CallTimeout = ReadDuration(c, "call-timeout", key),
             InitTimeout = ReadDuration(c, "init-timeout", key),
             MaxMessageBytes = (int)ReadSize(c, "max-message-size", 1024, int.MaxValue, key),

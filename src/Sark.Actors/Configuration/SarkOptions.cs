@@ -43,6 +43,9 @@ public sealed record SarkOptions
 {
     public NodeOptions Node { get; init; } = new();
 
+    /// <summary>Akka.Cluster membership and upstream sharding (<c>sark.cluster</c>); off by default.</summary>
+    public ClusterOptions Cluster { get; init; } = new();
+
     /// <summary>The configured upstreams, by name. The name is also the server name of an <c>mcp-*</c> upstream.</summary>
     public ImmutableDictionary<string, UpstreamOptions> Upstreams { get; init; } =
         ImmutableDictionary<string, UpstreamOptions>.Empty.WithComparers(StringComparer.Ordinal);
@@ -216,6 +219,9 @@ public sealed record UpstreamOptions
     public required string Name { get; init; }
 
     public required UpstreamKind Kind { get; init; }
+
+    /// <summary>In a cluster: the role a node needs to host this upstream (empty: any node with <c>sark.cluster.upstream-role</c>).</summary>
+    public string ClusterRole { get; init; } = "";
 
     /// <summary>mcp-stdio: argv, run directly and never through a shell.</summary>
     public ImmutableArray<string> Command { get; init; } = [];
