@@ -45,16 +45,22 @@ internal static class NodeMetrics
                     });
                 }
             })
-            // Spans are always made (the audit event and the upstreams get the trace id); they
-            // leave the process only with an OTLP endpoint.
+            // Every call gets a trace id (the audit event and the upstreams carry it); the spans
+            // of trace-sample-ratio of new traces, and of every trace a caller sampled, are
+            // recorded, and leave the process only with an OTLP endpoint.
             .WithTracing(tracing =>
             {
-                tracing.AddSource(SarkTelemetry.Name).SetSampler(new ParentBasedSampler(new AlwaysOnSampler()));
+                tracing.AddSource(SarkTelemetry.Name).SetSampler(Sampler(telemetry.TraceSampleRatio));
                 if (otlp is not null)
                     tracing.AddOtlpExporter(o => Otlp(o, otlp, telemetry.OtlpProtocol, "v1/traces"));
             });
         return services;
     }
+
+    /// <summary>Parent-based: a caller's sampled traceparent is honoured; new traces are recorded at the ratio.</summary>
+    internal static Sampler Sampler(double ratio) => new ParentBasedSampler(ratio >= 1.0
+        ? new AlwaysOnSampler()
+        : new TraceIdRatioBasedSampler(ratio));
 
     /// <summary>
     /// An endpoint set in code is used as it is, so for http/protobuf each signal gets its own

@@ -177,6 +177,7 @@ public static partial class SarkConfigLoader
             OtlpMetricsInterval = interval,
             LogFormat = format,
             ErrorLogBurst = ReadInt(sark, "telemetry.error-log-burst", 1, 1_000_000),
+            TraceSampleRatio = ReadDouble(sark, "telemetry.trace-sample-ratio", 0, 1),
         };
     }
 

@@ -110,6 +110,13 @@ public sealed record TelemetryOptions
     /// <summary>How often metrics are pushed over OTLP.</summary>
     public TimeSpan OtlpMetricsInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The share of new traces whose spans the node records (0 to 1; <c>trace-sample-ratio</c>).
+    /// A call that arrives with a sampled <c>traceparent</c> is always recorded; every call has a
+    /// trace id either way (audit, <c>traceparent</c> upstream).
+    /// </summary>
+    public double TraceSampleRatio { get; init; } = 0.1;
+
     /// <summary><c>text</c> or <c>json</c> console logs.</summary>
     public string LogFormat { get; init; } = "text";
 

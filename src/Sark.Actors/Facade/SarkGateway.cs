@@ -289,8 +289,12 @@ internal sealed partial class SarkGateway : ISarkGateway
         Interlocked.Increment(ref _inFlight);
         var outcome = "error";
         using var activity = StartInvokeActivity(server, tool, requestId);
+        // A trace that is not recorded gets no invoke span (the sampler makes none under an
+        // unrecorded local parent); its trace id, the caller's, still goes to audit and upstream.
+        var trace = activity ?? Activity.Current;
         var caller = options?.Caller ?? Caller.Local;
-        var argumentsHash = _audit is not null || _options.Policy is not null ? CanonicalJson.Hash(arguments) : null;
+        // Audit records it; the policy needs it only when a rule reads arguments (the gate hashes them then).
+        var argumentsHash = _audit is not null ? CanonicalJson.Hash(arguments) : null;
         string? usedUpstream = null;
         string? reason = null;
         long authorizeTicks = 0, upstreamTicks = 0;
@@ -308,7 +312,7 @@ internal sealed partial class SarkGateway : ISarkGateway
                 PolicyDecision decision;
                 try
                 {
-                    decision = await AuthorizeTracedAsync(gate, caller, server, tool, arguments, argumentsHash!, requestId, cancellationToken).ConfigureAwait(false);
+                    decision = await AuthorizeTracedAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -318,7 +322,7 @@ internal sealed partial class SarkGateway : ISarkGateway
                 if (_audit is not null)
                 {
                     await _audit.RecordAsync(AuditEvent.ForDecision(
-                        requestId, caller.Id, server, tool, decision.Allow, decision.Reason, argumentsHash, activity?.TraceId.ToHexString())).ConfigureAwait(false);
+                        requestId, caller.Id, server, tool, decision.Allow, decision.Reason, argumentsHash, trace?.TraceId.ToHexString())).ConfigureAwait(false);
                 }
 
                 if (!decision.Allow)
@@ -348,12 +352,13 @@ internal sealed partial class SarkGateway : ISarkGateway
                 var call = new CallTool(requestId, route.Upstream, tool, arguments, options?.Timeout ?? upstream.CallTimeout)
                 {
                     Server = server,
-                    TraceParent = activity?.Id,
+                    TraceParent = trace?.Id,
                     BearerToken = options?.Caller?.BearerToken,
                     Progress = options?.Progress,
                     ClientRequests = options?.ClientRequests,
                 };
-                activity?.SetTag("sark.upstream", route.Upstream);
+                if (activity is { IsAllDataRequested: true })
+                    activity.SetTag("sark.upstream", route.Upstream);
                 usedUpstream = route.Upstream;
                 var callStart = Stopwatch.GetTimestamp();
                 object reply;
@@ -418,7 +423,7 @@ internal sealed partial class SarkGateway : ISarkGateway
                 // Not awaited: the outcome is final, and a full queue may hold this caller only
                 // as long as enqueue-timeout; a drop is counted and logged by the log itself.
                 _ = _audit.RecordAsync(AuditEvent.ForOutcome(requestId, caller.Id, server, tool, outcome,
-                    Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3), usedUpstream, argumentsHash, activity?.TraceId.ToHexString(), reason));
+                    Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3), usedUpstream, argumentsHash, trace?.TraceId.ToHexString(), reason));
             }
 
             if (Interlocked.Decrement(ref _inFlight) == 0 && _draining)
@@ -491,7 +496,7 @@ internal sealed partial class SarkGateway : ISarkGateway
 
     /// <summary>The <c>tool:invoke</c> decision, with the catalog's sensitivities (critical when the catalog does not know them).</summary>
     private ValueTask<PolicyDecision> AuthorizeAsync(
-        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken)
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string? argumentsHash, string requestId, CancellationToken cancellationToken)
     {
         var serverSensitivity = "critical";
         var toolSensitivity = "critical";
@@ -512,15 +517,18 @@ internal sealed partial class SarkGateway : ISarkGateway
         return gate.DecideAsync(input, argumentsHash, cancellationToken);
     }
 
-    /// <summary>The policy decision under its own span, <c>sark.authorize</c>, a child of <c>sark.invoke</c>.</summary>
+    /// <summary>
+    /// The policy decision under its own span, <c>sark.authorize</c>, a child of <c>sark.invoke</c>
+    /// when that one is recorded (an unsampled trace gets no child spans: they would be dropped).
+    /// </summary>
     private ValueTask<PolicyDecision> AuthorizeTracedAsync(
-        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken) =>
-        SarkTelemetry.ActivitySource.HasListeners()
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string? argumentsHash, string requestId, CancellationToken cancellationToken) =>
+        Activity.Current is { Recorded: true }
             ? AuthorizeInSpanAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken)
             : AuthorizeAsync(gate, caller, server, tool, arguments, argumentsHash, requestId, cancellationToken);
 
     private async ValueTask<PolicyDecision> AuthorizeInSpanAsync(
-        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string argumentsHash, string requestId, CancellationToken cancellationToken)
+        PolicyGate gate, Caller caller, string server, string tool, JsonElement? arguments, string? argumentsHash, string requestId, CancellationToken cancellationToken)
     {
         using var span = SarkTelemetry.ActivitySource.StartActivity("sark.authorize");
         try
@@ -543,18 +551,26 @@ internal sealed partial class SarkGateway : ISarkGateway
     private static Activity? StartInvokeActivity(string server, string tool, string requestId)
     {
         var activity = SarkTelemetry.ActivitySource.StartActivity("sark.invoke");
-        activity?.SetTag("sark.server", server);
-        activity?.SetTag("sark.tool", tool);
-        activity?.SetTag("sark.request_id", requestId);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("sark.server", server);
+            activity.SetTag("sark.tool", tool);
+            activity.SetTag("sark.request_id", requestId);
+        }
+
         return activity;
     }
 
     /// <summary>What every call records when it ends, however it ends (both exits of <see cref="InvokeToolAsync"/>).</summary>
     private void RecordOutcome(Activity? activity, string requestId, string server, string tool, string outcome, long start, CallBreakdown breakdown = default)
     {
-        activity?.SetTag("sark.outcome", outcome);
-        if (outcome is not ("ok" or "tool_error"))
-            activity?.SetStatus(ActivityStatusCode.Error, outcome);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("sark.outcome", outcome);
+            if (outcome is not ("ok" or "tool_error"))
+                activity.SetStatus(ActivityStatusCode.Error, outcome);
+        }
+
         var tags = new TagList { { "server", server }, { "outcome", outcome } };
         SarkTelemetry.FacadeCalls.Add(1, tags);
         var elapsed = Stopwatch.GetElapsedTime(start);

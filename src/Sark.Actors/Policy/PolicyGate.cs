@@ -43,14 +43,14 @@ public sealed class PolicyGate
     /// <summary>
     /// The decision on <paramref name="input"/> whose arguments hash to
     /// <paramref name="argumentsHash"/> (<see cref="CanonicalJson.Hash"/>; the facade computes it
-    /// once and gives it to audit as <c>arguments_hash</c> too).
+    /// once when audit records it as <c>arguments_hash</c> too). Null: hashed here, and only when
+    /// the cache keys decisions on arguments (some rule reads them).
     /// </summary>
-    public ValueTask<PolicyDecision> DecideAsync(PolicyInput input, string argumentsHash, CancellationToken cancellationToken = default)
+    public ValueTask<PolicyDecision> DecideAsync(PolicyInput input, string? argumentsHash, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(argumentsHash);
         var start = Stopwatch.GetTimestamp();
-        var key = DecisionKey.For(input, _cache.KeysArguments ? argumentsHash : DecisionKey.ArgumentsIgnored);
+        var key = DecisionKey.For(input, _cache.KeysArguments ? argumentsHash ?? DecisionKey.ArgumentsHash(input) : DecisionKey.ArgumentsIgnored);
         if (_cache.TryGet(key, out var cached, out var engine))
         {
             PolicyTelemetry.Record(engine, input.Action, PolicyTelemetry.Outcome(cached), true, start);

@@ -114,23 +114,33 @@ public static class SarkTelemetry
     /// </summary>
     public static void RecordUpstreamSpan(string traceParent, string upstream, string operation, string outcome, long startTimestamp)
     {
-        if (!ActivitySource.HasListeners() || !ActivityContext.TryParse(traceParent, null, out var parent))
+        // A parent that is not recorded (sampled out) gets no child: the span would be dropped anyway.
+        if (!ActivitySource.HasListeners() || !ActivityContext.TryParse(traceParent, null, out var parent)
+            || (parent.TraceFlags & ActivityTraceFlags.Recorded) == 0)
             return;
         var previous = Activity.Current;
         var started = DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(startTimestamp);
-        var activity = ActivitySource.StartActivity("sark.upstream " + operation, ActivityKind.Client, parent, startTime: started);
-        if (activity is not null)
+        var activity = ActivitySource.StartActivity(UpstreamSpanName(operation), ActivityKind.Client, parent, startTime: started);
+        if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("sark.upstream", upstream);
             activity.SetTag("sark.operation", operation);
             activity.SetTag("sark.outcome", outcome);
             if (outcome is not ("ok" or "tool_error"))
                 activity.SetStatus(ActivityStatusCode.Error, outcome);
-            activity.Stop();
         }
 
+        activity?.Stop();
         Activity.Current = previous;
     }
+
+    /// <summary><c>sark.upstream &lt;operation&gt;</c>, without a new string for the usual operations.</summary>
+    private static string UpstreamSpanName(string operation) => operation switch
+    {
+        "tools/call" => "sark.upstream tools/call",
+        "invoke" => "sark.upstream invoke",
+        _ => "sark.upstream " + operation,
+    };
 
     /// <summary>
     /// Starts a child span of <paramref name="parent"/> without leaving it ambient: the caller

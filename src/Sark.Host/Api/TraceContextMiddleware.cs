@@ -33,13 +33,28 @@ internal sealed class TraceContextMiddleware(RequestDelegate next)
         // A default parent means "Activity.Current": cleared, so that the span is a root then.
         if (parent == default)
             Activity.Current = null;
-        using var activity = SarkTelemetry.ActivitySource.StartActivity("sark.http " + context.Request.Method, ActivityKind.Server, parent);
-        activity?.SetTag("http.request.method", context.Request.Method);
-        activity?.SetTag("url.path", path.Value);
-        activity?.SetTag("sark.request_id", context.TraceIdentifier);
+        using var activity = SarkTelemetry.ActivitySource.StartActivity(SpanName(context.Request.Method), ActivityKind.Server, parent);
+        if (activity is not { IsAllDataRequested: true })
+        {
+            // Sampled out: the span still carries the trace id (audit, traceparent upstream), nothing more.
+            await _next(context).ConfigureAwait(false);
+            return;
+        }
+
+        activity.SetTag("http.request.method", context.Request.Method);
+        activity.SetTag("url.path", path.Value);
+        activity.SetTag("sark.request_id", context.TraceIdentifier);
         await _next(context).ConfigureAwait(false);
-        activity?.SetTag("http.response.status_code", context.Response.StatusCode);
+        activity.SetTag("http.response.status_code", context.Response.StatusCode);
         if (context.Response.StatusCode >= 500)
-            activity?.SetStatus(ActivityStatusCode.Error);
+            activity.SetStatus(ActivityStatusCode.Error);
     }
+
+    private static string SpanName(string method) => method switch
+    {
+        "POST" => "sark.http POST",
+        "GET" => "sark.http GET",
+        "DELETE" => "sark.http DELETE",
+        _ => "sark.http " + method,
+    };
 }

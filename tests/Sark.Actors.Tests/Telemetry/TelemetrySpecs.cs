@@ -102,6 +102,7 @@ public sealed class TelemetrySpecs
         var spans = new List<Activity>();
         using var listener = Listen(spans);
         using var parent = new Activity("outer").SetIdFormat(ActivityIdFormat.W3C).Start();
+        parent.ActivityTraceFlags = ActivityTraceFlags.Recorded;
         var traceParent = parent.Id!;
         parent.Stop();
         Activity.Current = null;
@@ -115,6 +116,20 @@ public sealed class TelemetrySpecs
         Assert.Equal(ActivityStatusCode.Error, span.Status);
         Assert.InRange(span.Duration, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(30));
         Assert.Null(Activity.Current);
+    }
+
+    [Fact]
+    public void A_traceparent_that_is_not_recorded_makes_no_span()
+    {
+        var spans = new List<Activity>();
+        using var listener = Listen(spans);
+
+        // Sampled out upstream of here (flags 00): a child would be dropped, so none is made.
+        SarkTelemetry.RecordUpstreamSpan("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "up-3", "tools/call", "ok", Stopwatch.GetTimestamp());
+        SarkTelemetry.RecordUpstreamSpan("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "up-4", "tools/call", "ok", Stopwatch.GetTimestamp());
+
+        Assert.DoesNotContain(spans, s => (string?)s.GetTagItem("sark.upstream") == "up-3");
+        Assert.Contains(spans, s => (string?)s.GetTagItem("sark.upstream") == "up-4");
     }
 
     [Fact]

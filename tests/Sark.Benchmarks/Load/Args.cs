@@ -14,6 +14,15 @@ internal sealed class Args(IReadOnlyList<string> args)
             : throw new ArgumentException($"{name} must be a whole number from {min} to {max}, not '{text}'.");
     }
 
+    public double Double(string name, double fallback, double min, double max)
+    {
+        if (Value(name) is not { } text)
+            return fallback;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ArgumentException($"{name} must be a number from {min} to {max}, not '{text}'.");
+    }
+
     public int[] IntList(string name, int[] fallback, int min, int max) =>
         Value(name) is { } text
             ? [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(part =>

@@ -16,7 +16,7 @@ internal static class Report
         foreach (var r in results)
         {
             text.Append(Inv, $"| {r.Path} | {r.Concurrency} | {r.Calls} | {r.Throughput:0} | {r.Latency.P50:0.000} | {r.Latency.P90:0.000} | {r.Latency.P99:0.000} | {r.Latency.Max:0.0} | {r.Errors} ");
-            text.Append(Inv, $"| {r.HarnessCpuUsPerCall:0} | {r.AllocBytesPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} |");
+            text.Append(Inv, $"| {r.HarnessCpuUsPerCall:0.0} | {r.AllocBytesPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} |");
             text.AppendLine();
         }
 
