@@ -334,9 +334,8 @@ internal static class FrontDoorCommand
         target.PerSession = 1;
         var workers = target.Sessions;
         target.Prepare(workers * 1024);
-        var start = Stopwatch.GetTimestamp();
         var total = (long)(rate * duration.TotalSeconds);
-        long planned = 0, done = 0, errors = 0, inFlight = 0;
+        long planned, done = 0, errors = 0, inFlight = 0;
         var limit = 10L * rate;
         var pending = new List<Task>();
         using var hard = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
@@ -366,25 +365,20 @@ internal static class FrontDoorCommand
             }
         }
 
-        while (planned < total && !hard.IsCancellationRequested)
+        var pendingLock = new Lock();
+        planned = await Pacer.RunAsync(rate, total, (index, plannedAt) =>
         {
-            var now = Stopwatch.GetTimestamp();
-            var due = Math.Min(total, (long)((now - start) * (double)rate / Stopwatch.Frequency) + 1);
-            for (; planned < due; planned++)
+            if (Interlocked.Read(ref inFlight) >= limit)
             {
-                var plannedAt = start + (long)(planned * (double)Stopwatch.Frequency / rate);
-                if (Interlocked.Read(ref inFlight) >= limit)
-                {
-                    Interlocked.Increment(ref errors);
-                    continue;
-                }
-
-                Interlocked.Increment(ref inFlight);
-                pending.Add(One(planned, plannedAt));
+                Interlocked.Increment(ref errors);
+                return;
             }
 
-            await Task.Delay(1).ConfigureAwait(false);
-        }
+            Interlocked.Increment(ref inFlight);
+            var call = One(index, plannedAt);
+            lock (pendingLock)
+                pending.Add(call);
+        }, hard.Token).ConfigureAwait(false);
 
         await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         return (planned, Interlocked.Read(ref done), Interlocked.Read(ref errors));
