@@ -364,7 +364,8 @@ internal sealed partial class SarkGateway : ISarkGateway
                 object reply;
                 try
                 {
-                    reply = await CallAsync(upstreams, call, cancellationToken).ConfigureAwait(false);
+                    // Straight to the upstream's circuit when this node hosts it; else through the manager.
+                    reply = await CallAsync(_board.CircuitOf(route.Upstream) ?? upstreams, call, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {

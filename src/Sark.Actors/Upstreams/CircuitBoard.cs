@@ -7,10 +7,13 @@ namespace Sark.Actors.Upstreams;
 /// a message. While an upstream is down, calls to it are refused before they reach the actor
 /// tree, so a storm of calls to a dead upstream costs a dictionary read each, not an Ask.
 /// The circuit stays the source of truth: it publishes here on every change of its state.
+/// The manager also posts each local circuit's address here, so that a call goes to its circuit
+/// straight away instead of through the manager (one mailbox hop less per call).
 /// </summary>
 internal sealed class CircuitBoard
 {
     private readonly ConcurrentDictionary<string, OpenCircuit> _open = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Akka.Actor.IActorRef> _circuits = new(StringComparer.Ordinal);
 
     /// <summary>An open circuit: when the supervisor's next try is due, and why it opened.</summary>
     public sealed record OpenCircuit(DateTimeOffset? NextTryAt, string? Reason);
@@ -24,6 +27,18 @@ internal sealed class CircuitBoard
     }
 
     public bool TryGetOpen(string upstream, out OpenCircuit open) => _open.TryGetValue(upstream, out open!);
+
+    /// <summary>The manager's local circuit for <paramref name="upstream"/> (stable for the manager's life); null while unknown or elsewhere.</summary>
+    public Akka.Actor.IActorRef? CircuitOf(string upstream) => _circuits.TryGetValue(upstream, out var circuit) ? circuit : null;
+
+    /// <summary>The manager made (<paramref name="circuit"/>) or lost (null) the circuit of an upstream.</summary>
+    public void PostCircuit(string upstream, Akka.Actor.IActorRef? circuit)
+    {
+        if (circuit is null)
+            _circuits.TryRemove(upstream, out _);
+        else
+            _circuits[upstream] = circuit;
+    }
 
     /// <summary>What a caller is told when a call is refused because the circuit is open.</summary>
     public static string RefusalMessage(string upstream, string? reason, TimeSpan retryAfter) =>

@@ -55,7 +55,14 @@ internal sealed class UpstreamManager : UntypedActor
         {
             var circuit = Context.ActorOf(UpstreamCircuit.Props(upstream, _catalog, _connectionProps, _board), Uri.EscapeDataString(upstream.Name));
             _circuits[upstream.Name] = circuit;
+            _board?.PostCircuit(upstream.Name, circuit);
         }
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var name in _circuits.Keys)
+            _board?.PostCircuit(name, null);
     }
 
     protected override void OnReceive(object message)
