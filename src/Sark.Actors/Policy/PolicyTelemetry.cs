@@ -59,7 +59,8 @@ public static class PolicyTelemetry
             { "cached", cached ? "true" : "false" },
         };
         Decisions.Add(1, tags);
-        if (Duration.Enabled)
+        // A cached decision takes nanoseconds: counted above, not timed (it would only fill the first bucket).
+        if (!cached && Duration.Enabled)
             Duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
     }
 
