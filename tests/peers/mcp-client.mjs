@@ -2,15 +2,20 @@
 //
 //   node mcp-client.mjs <streamable-http|sse> <url> <headers-json> <command> [args...]
 //
-// Commands (add one to COMMANDS; each gets the connected client and its arguments and returns a
-// JSON-serializable result, or yields several with `emit`):
+// Commands (add one to COMMANDS; each gets the connected client, its arguments and { emit, wire }
+// (wire: every message the transport received so far, in order) and returns a JSON-serializable
+// result, or yields several with `emit`):
 //   info                      the server's name, version and capabilities after initialize
 //   list                      every tool (all pages): { tools: [{ name, description }] }
 //   call <tool> <json-args>   tools/call: the CallToolResult as the server sent it
 //   progress <tool> <json-args>
-//                             tools/call with onprogress: { events, result }, where events are the
-//                             progress updates ({ kind: "progress", progress, total, message }) and
-//                             the answer ({ kind: "result" }) in the order the client saw them
+//                             tools/call with onprogress: { delivered, wire, result }. delivered: the
+//                             updates onprogress got ({ kind: "progress", progress, total, message })
+//                             then { kind: "result" } once callTool resolved; wire: the call's progress
+//                             notifications and its answer in the order the transport received them.
+//                             (The SDK runs notification handlers a microtask late but answers at
+//                             once, so an update that arrives together with the answer can miss
+//                             onprogress: wire shows what the server sent, and in which order.)
 //   cancel <tool> <json-args> <stats-tool> <calls-key>
 //                             starts the call with an AbortSignal, polls <stats-tool> (the demo
 //                             server's `stats`) until calls[<calls-key>] grew, aborts (the SDK sends
@@ -55,14 +60,18 @@ const COMMANDS = {
     return await client.callTool({ name: tool, arguments: JSON.parse(json) });
   },
 
-  async progress(client, [tool, json = "{}"]) {
+  async progress(client, [tool, json = "{}"], { wire }) {
     if (!tool) throw usage("progress needs a tool name");
-    const events = [];
+    const delivered = [];
+    const start = wire.length;
     const result = await client.callTool({ name: tool, arguments: JSON.parse(json) }, undefined, {
-      onprogress: ({ progress, total, message }) => events.push({ kind: "progress", progress, total, message }),
+      onprogress: ({ progress, total, message }) => delivered.push({ kind: "progress", progress, total, message }),
     });
-    events.push({ kind: "result" });
-    return { events, result };
+    delivered.push({ kind: "result" });
+    const seen = wire.slice(start).flatMap((m) =>
+      m.method === "notifications/progress" ? [{ kind: "progress", progress: m.params.progress, total: m.params.total }]
+        : "result" in m || "error" in m ? [{ kind: "result" }] : []);
+    return { delivered, wire: seen, result };
   },
 
   async cancel(client, [tool, json = "{}", statsTool, callsKey]) {
@@ -145,7 +154,13 @@ try {
   client = new Client({ name: "sark-spec-ts-client", version: "1.0.0" });
   const transport = makeTransport(new URL(url), JSON.parse(headersJson));
   await client.connect(transport);
-  emit({ ok: true, command, result: await run(client, args, emit) });
+  const wire = [];
+  const deliver = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    wire.push(message);
+    deliver?.(message, extra);
+  };
+  emit({ ok: true, command, result: await run(client, args, { emit, wire }) });
   if (transport instanceof StreamableHTTPClientTransport) await transport.terminateSession();
   await client.close();
   clearTimeout(timer);
