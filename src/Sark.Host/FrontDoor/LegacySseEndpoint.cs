@@ -110,21 +110,21 @@ internal sealed class LegacySseEndpoint(
     {
         var caller = context.GetCaller();
         AddDeprecationHeaders(context.Response);
-        var sse = FrontDoorPaths.SsePath(FrontDoorScope.SingleServer(context));
+        var server = FrontDoorScope.SingleServer(context);
 
         var id = context.Request.Query["sessionId"].ToString();
         if (id.Length == 0)
         {
             await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorRefusals.InvalidRequest,
-                $"The sessionId query parameter is missing: post to the URL of the endpoint event that {sse} sent.").ConfigureAwait(false);
+                $"The sessionId query parameter is missing: post to the URL of the endpoint event that {FrontDoorPaths.SsePath(server)} sent.").ConfigureAwait(false);
             return;
         }
 
         // A session is known only at the messages path of the endpoint that opened it.
-        if (!_sessions.TryGetValue(id, out var session) || !string.Equals(session.Server, FrontDoorScope.SingleServer(context), StringComparison.Ordinal))
+        if (!_sessions.TryGetValue(id, out var session) || !string.Equals(session.Server, server, StringComparison.Ordinal))
         {
             await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
-                $"No legacy SSE session '{id}' is open here (it closed, timed out, never existed or belongs to another endpoint). Open a new one at {sse}.").ConfigureAwait(false);
+                $"No legacy SSE session '{id}' is open here (it closed, timed out, never existed or belongs to another endpoint). Open a new one at {FrontDoorPaths.SsePath(server)}.").ConfigureAwait(false);
             return;
         }
 
@@ -162,7 +162,7 @@ internal sealed class LegacySseEndpoint(
         {
             // The session closed between the lookup and the hand-over.
             await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
-                $"The legacy SSE session '{id}' has just closed. Open a new one at {sse}.").ConfigureAwait(false);
+                $"The legacy SSE session '{id}' has just closed. Open a new one at {FrontDoorPaths.SsePath(server)}.").ConfigureAwait(false);
             return;
         }
 
