@@ -7,7 +7,8 @@ namespace Sark.Integration.Tests;
 /// <summary>
 /// Server-to-client requests relayed both ways at <c>/servers/{name}/mcp</c> (issue 7, item 5):
 /// server-everything over stdio with <c>relay-client-requests = true</c> asks the front-door
-/// client for a sampling and for an elicitation in the middle of a tool call.
+/// client for a sampling and for an elicitation in the middle of a tool call; over Streamable HTTP
+/// and over the legacy pair <c>/servers/{name}/sse</c> + <c>/messages</c>.
 /// </summary>
 public sealed class FrontDoorClientRelaySpecs
 {
@@ -20,8 +21,10 @@ public sealed class FrontDoorClientRelaySpecs
         }
         """;
 
-    [Fact]
-    public async Task Sampling_and_elicitation_requests_of_the_upstream_are_answered_by_the_callers_client()
+    [Theory]
+    [InlineData(HttpTransportMode.StreamableHttp)]
+    [InlineData(HttpTransportMode.Sse)]
+    public async Task Sampling_and_elicitation_requests_of_the_upstream_are_answered_by_the_callers_client(HttpTransportMode mode)
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var node = await NodeProcess.StartAsync(Config);
@@ -43,7 +46,8 @@ public sealed class FrontDoorClientRelaySpecs
             ElicitationHandler = (_, _) => ValueTask.FromResult(new ElicitResult { Action = "decline" }),
         };
 #pragma warning restore MCP9005
-        await using var client = await FrontDoorClients.ConnectAsync(node, timeout.Token, new McpClientOptions { Handlers = handlers }, path: "/servers/everything/mcp");
+        await using var client = await FrontDoorClients.ConnectAsync(node, timeout.Token, new McpClientOptions { Handlers = handlers },
+            path: FrontDoorServerSpecs.PathOf("everything", mode), mode: mode);
 
         var sampling = await client.CallToolAsync("trigger-sampling-request", new Dictionary<string, object?> { ["prompt"] = "hello" }, cancellationToken: timeout.Token);
         var elicitation = await client.CallToolAsync("trigger-elicitation-request", new Dictionary<string, object?>(), cancellationToken: timeout.Token);

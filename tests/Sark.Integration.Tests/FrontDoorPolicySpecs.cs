@@ -65,13 +65,16 @@ public sealed class FrontDoorPolicySpecs
         Assert.Equal("3", Assert.IsType<TextContentBlock>(allowed.Content[0]).Text);
     }
 
-    [Fact]
-    public async Task The_single_server_endpoint_is_authorized_as_the_aggregated_one()
+    [Theory]
+    [InlineData(HttpTransportMode.StreamableHttp)]
+    [InlineData(HttpTransportMode.Sse)]
+    public async Task The_single_server_endpoint_is_authorized_as_the_aggregated_one(HttpTransportMode mode)
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var node = await NodeProcess.StartAsync(Config);
         await DemoNodeFixture.WaitUntilReadyAsync(node);
-        await using var reader = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: ReaderKey, path: "/servers/demo/mcp");
+        var path = FrontDoorServerSpecs.PathOf("demo", mode);
+        await using var reader = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: ReaderKey, path: path, mode: mode);
 
         var tools = (await reader.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).Order(StringComparer.Ordinal).ToArray();
         var denied = await reader.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 }, cancellationToken: timeout.Token);
@@ -79,7 +82,7 @@ public sealed class FrontDoorPolicySpecs
         Assert.Equal(["echo", "stats"], tools);
         Assert.True(denied.IsError);
         Assert.Equal("policy_denied", denied.Meta?["sark"]?["code"]?.GetValue<string>());
-        await Assert.ThrowsAnyAsync<Exception>(() => FrontDoorClients.ConnectAsync(node, timeout.Token, path: "/servers/demo/mcp"));
+        await Assert.ThrowsAnyAsync<Exception>(() => FrontDoorClients.ConnectAsync(node, timeout.Token, path: path, mode: mode));
     }
 
     [Fact]

@@ -67,12 +67,15 @@ internal static class FrontDoorEndpoint
             return endpoints;
 
         endpoints.MapMcp(options.Path);
-        endpoints.MapMcp(FrontDoorScope.SingleServerPattern);
+        endpoints.MapMcp(FrontDoorPaths.SingleServerMcp);
         if (options.LegacySse.Enabled)
         {
+            // The same endpoint serves both pairs; a session opened at /servers/{name}/sse is one server's.
             var legacy = endpoints.ServiceProvider.GetRequiredService<LegacySseEndpoint>();
             endpoints.MapGet(LegacySseOptions.SsePath, legacy.HandleSseAsync);
             endpoints.MapPost(LegacySseOptions.MessagesPath, legacy.HandleMessageAsync);
+            endpoints.MapGet(FrontDoorPaths.SingleServerSse, legacy.HandleSseAsync);
+            endpoints.MapPost(FrontDoorPaths.SingleServerMessages, legacy.HandleMessageAsync);
         }
 
         if (endpoints.ServiceProvider.GetRequiredService<FrontDoorRuntime>().Policy.AnyHost && options.AllowedHosts.Count == 0)

@@ -71,7 +71,7 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
         if (string.IsNullOrEmpty(path) || path[0] != '/' || path.Contains('?', StringComparison.Ordinal) || path.Contains('#', StringComparison.Ordinal))
             throw new SarkConfigException($"{Key}.path: '{path}' must be a path starting with '/'.");
         if (IsReserved(path))
-            throw new SarkConfigException($"{Key}.path: '{path}' is taken by the REST API, health, metrics or the legacy SSE endpoints.");
+            throw new SarkConfigException($"{Key}.path: '{path}' is taken by the REST API, health, metrics, the legacy SSE endpoints or the single-server endpoints (/servers).");
 
         var separator = section.GetString("separator", ToolNames.DefaultSeparator);
         if (string.IsNullOrEmpty(separator) || !ToolNames.IsValidName(separator))
@@ -142,7 +142,8 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
 
     private static bool IsReserved(string path) =>
         path == "/" || StartsWithSegment(path, "/api") || StartsWithSegment(path, "/health") || StartsWithSegment(path, "/metrics")
-        || StartsWithSegment(path, LegacySseOptions.SsePath) || StartsWithSegment(path, LegacySseOptions.MessagesPath);
+        || StartsWithSegment(path, LegacySseOptions.SsePath) || StartsWithSegment(path, LegacySseOptions.MessagesPath)
+        || StartsWithSegment(path, "/servers");
 
     private static bool StartsWithSegment(string path, string prefix) =>
         path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && (path.Length == prefix.Length || path[prefix.Length] == '/');

@@ -9,12 +9,9 @@ internal sealed class FrontDoorRuntime : IAsyncDisposable
     private static readonly UpDownCounter<long> LegacySessions =
         SarkTelemetry.Meter.CreateUpDownCounter<long>("sark.legacy_sse.sessions", "{session}", "Open sessions of the deprecated HTTP+SSE transport (/sse).");
 
-    private readonly PathString _path;
-
     public FrontDoorRuntime(FrontDoorOptions options, string bindHost)
     {
         Options = options;
-        _path = new PathString(options.Path);
         Policy = HostOriginPolicy.Create(options.AllowedHosts, options.AllowedOrigins, bindHost);
         Ledger = new SessionLedger(options.MaxSessions, options.LegacySse.MaxSessions, options.MaxSessionsPerCaller);
         KeepAlive = new KeepAliveTicker(options.KeepAlive);
@@ -31,16 +28,21 @@ internal sealed class FrontDoorRuntime : IAsyncDisposable
 
     public ValueTask DisposeAsync() => KeepAlive.DisposeAsync();
 
-    /// <summary>Whether <paramref name="path"/> is the Streamable HTTP endpoint.</summary>
-    public bool IsStreamablePath(PathString path) => path.Equals(_path, StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether <paramref name="path"/> is a Streamable HTTP endpoint (<c>/mcp</c> or <c>/servers/{name}/mcp</c>).</summary>
+    public bool IsStreamablePath(PathString path) => FrontDoorPaths.Of(path.Value, Options.Path) == FrontDoorEndpointKind.Streamable;
 
-    /// <summary>Whether <paramref name="path"/> is one of the legacy SSE endpoints (when they are served).</summary>
+    /// <summary>Whether <paramref name="path"/> is one of the legacy SSE endpoints (when they are served), aggregated or of one server.</summary>
     public bool IsLegacyPath(PathString path) =>
-        Options.LegacySse.Enabled
-        && (path.Equals(LegacySseOptions.SsePath, StringComparison.OrdinalIgnoreCase) || path.Equals(LegacySseOptions.MessagesPath, StringComparison.OrdinalIgnoreCase));
+        Options.LegacySse.Enabled && FrontDoorPaths.Of(path.Value, Options.Path) is FrontDoorEndpointKind.LegacySse or FrontDoorEndpointKind.LegacyMessages;
 
     /// <summary>Whether <paramref name="path"/> is an MCP endpoint of this node.</summary>
-    public bool Serves(PathString path) => Options.Enabled && (IsStreamablePath(path) || IsLegacyPath(path));
+    public bool Serves(PathString path) =>
+        Options.Enabled && FrontDoorPaths.Of(path.Value, Options.Path) switch
+        {
+            FrontDoorEndpointKind.None => false,
+            FrontDoorEndpointKind.Streamable => true,
+            _ => Options.LegacySse.Enabled,
+        };
 
     /// <summary>Takes a session slot for <paramref name="callerId"/>, counted in the metrics until disposed; null with the refusal.</summary>
     public IDisposable? TryOpen(string callerId, SessionKind kind, out SessionRefusal refusal)

@@ -10,6 +10,8 @@ using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using Sark.Actors;
+using Sark.Actors.Errors;
 using Sark.Host.Security;
 
 namespace Sark.Host.FrontDoor;
@@ -21,6 +23,9 @@ namespace Sark.Host.FrontDoor;
 /// with the front door's rules: its own session limit and idle timeout, sessions owned by the
 /// caller who opened them, keep-alive comments, and deprecation signals on every response
 /// (<c>Deprecation</c>, <c>Sunset</c>, <c>Link</c>, a warning log once per client).
+/// The same pair is served for one upstream at <c>/servers/{name}/sse</c> + <c>/servers/{name}/messages</c>
+/// (<see cref="FrontDoorScope"/>): the session's handlers see the server of its <c>sse</c> request,
+/// and a session is reachable only at the <c>messages</c> path of its own endpoint.
 /// </summary>
 internal sealed class LegacySseEndpoint(
     FrontDoorRuntime runtime,
@@ -48,6 +53,13 @@ internal sealed class LegacySseEndpoint(
         var caller = context.GetCaller();
         AddDeprecationHeaders(context.Response);
         WarnOnce(caller.Id, context.Request.Headers.UserAgent.ToString());
+        var server = FrontDoorScope.SingleServer(context);
+        if (server is not null && !await MaySeeAsync(context, server, caller).ConfigureAwait(false))
+        {
+            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
+                $"No server '{server}' is known to this node, or the caller may not see it (GET /api/v1/servers lists the servers you may see).").ConfigureAwait(false);
+            return;
+        }
 
         using var slot = runtime.TryOpen(caller.Id, SessionKind.LegacySse, out var refusal);
         if (slot is null)
@@ -61,8 +73,8 @@ internal sealed class LegacySseEndpoint(
         StartEventStream(context);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var body = new KeepAliveStream(context.Response.Body, () => context.Response.HasStarted);
-        var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{LegacySseOptions.MessagesPath}?sessionId={id}", id);
-        var session = new Session(transport, caller.Id, cts);
+        var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{FrontDoorPaths.MessagesPath(server)}?sessionId={id}", id);
+        var session = new Session(transport, caller.Id, server, cts);
         _sessions[id] = session;
         try
         {
@@ -71,9 +83,9 @@ internal sealed class LegacySseEndpoint(
             var idle = WatchIdleAsync(id, session, cts.Token);
             try
             {
-                await using var server = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
+                await using var mcp = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
                 // Known to the relays while it runs, as a Streamable HTTP session is (list_changed).
-                await sessions.RunSessionAsync(context, server, inner: null, cts.Token).ConfigureAwait(false);
+                await sessions.RunSessionAsync(context, mcp, inner: null, cts.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -98,19 +110,21 @@ internal sealed class LegacySseEndpoint(
     {
         var caller = context.GetCaller();
         AddDeprecationHeaders(context.Response);
+        var server = FrontDoorScope.SingleServer(context);
 
         var id = context.Request.Query["sessionId"].ToString();
         if (id.Length == 0)
         {
             await Refuse(context, StatusCodes.Status400BadRequest, FrontDoorRefusals.InvalidRequest,
-                $"The sessionId query parameter is missing: post to the URL of the endpoint event that {LegacySseOptions.SsePath} sent.").ConfigureAwait(false);
+                $"The sessionId query parameter is missing: post to the URL of the endpoint event that {FrontDoorPaths.SsePath(server)} sent.").ConfigureAwait(false);
             return;
         }
 
-        if (!_sessions.TryGetValue(id, out var session))
+        // A session is known only at the messages path of the endpoint that opened it.
+        if (!_sessions.TryGetValue(id, out var session) || !string.Equals(session.Server, server, StringComparison.Ordinal))
         {
             await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
-                $"No legacy SSE session '{id}' is open (it closed, timed out or never existed). Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
+                $"No legacy SSE session '{id}' is open here (it closed, timed out, never existed or belongs to another endpoint). Open a new one at {FrontDoorPaths.SsePath(server)}.").ConfigureAwait(false);
             return;
         }
 
@@ -148,7 +162,7 @@ internal sealed class LegacySseEndpoint(
         {
             // The session closed between the lookup and the hand-over.
             await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
-                $"The legacy SSE session '{id}' has just closed. Open a new one at {LegacySseOptions.SsePath}.").ConfigureAwait(false);
+                $"The legacy SSE session '{id}' has just closed. Open a new one at {FrontDoorPaths.SsePath(server)}.").ConfigureAwait(false);
             return;
         }
 
@@ -161,6 +175,22 @@ internal sealed class LegacySseEndpoint(
         response.Headers["Deprecation"] = "@" + DeprecatedSince.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         response.Headers["Sunset"] = _options.Sunset.ToString("R", CultureInfo.InvariantCulture);
         response.Headers.Link = $"<{_options.MigrationGuide.AbsoluteUri}>; rel=\"deprecation\"; type=\"text/html\"";
+    }
+
+    /// <summary>Whether <paramref name="server"/> exists and <paramref name="caller"/> may see it (as <c>GET /api/v1/servers/{name}</c> decides).</summary>
+    private static async Task<bool> MaySeeAsync(HttpContext context, string server, Caller caller)
+    {
+        // Resolved per request: this endpoint is built when the routes are mapped, before the actor system runs.
+        var gateway = context.RequestServices.GetRequiredService<ISarkGateway>();
+        try
+        {
+            await gateway.GetServerAsync(server, caller, context.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (SarkNotFoundException)
+        {
+            return false;
+        }
     }
 
     private Task Refuse(HttpContext context, int status, string code, string message) =>
@@ -224,13 +254,16 @@ internal sealed class LegacySseEndpoint(
         return WebEncoders.Base64UrlEncode(bytes);
     }
 
-    private sealed class Session(SseResponseStreamTransport transport, string callerId, CancellationTokenSource close)
+    private sealed class Session(SseResponseStreamTransport transport, string callerId, string? server, CancellationTokenSource close)
     {
         private long _lastActivity = Environment.TickCount64;
 
         public SseResponseStreamTransport Transport => transport;
 
         public string CallerId => callerId;
+
+        /// <summary>The server of a <c>/servers/{name}/sse</c> session; null for <c>/sse</c>.</summary>
+        public string? Server => server;
 
         public CancellationTokenSource Close => close;
 

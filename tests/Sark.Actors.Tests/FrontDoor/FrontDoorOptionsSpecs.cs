@@ -61,6 +61,7 @@ public sealed class FrontDoorOptionsSpecs
     [InlineData("""sark.front-door.path = "/health" """, "sark.front-door.path")]
     [InlineData("""sark.front-door.path = "/sse" """, "sark.front-door.path")]
     [InlineData("""sark.front-door.path = "/messages" """, "sark.front-door.path")]
+    [InlineData("""sark.front-door.path = "/servers/mcp" """, "sark.front-door.path")]
     [InlineData("""sark.front-door.separator = "/" """, "sark.front-door.separator")]
     [InlineData("""sark.front-door.separator = "" """, "sark.front-door.separator")]
     [InlineData("""sark.front-door.stateless = maybe""", "sark.front-door.stateless")]

@@ -68,24 +68,27 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
         Assert.Equal("-32001", await RawMcp.ErrorCodeAsync(response));
     }
 
-    [Fact]
-    public async Task A_session_belongs_to_the_caller_who_opened_it_and_another_caller_gets_403()
+    [Theory]
+    [InlineData("/mcp", "demo__echo")]
+    [InlineData("/servers/demo/mcp", "\"echo\"")]
+    public async Task A_session_belongs_to_the_caller_who_opened_it_and_another_caller_gets_403(string path, string listed)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var sessionId = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, FrontDoorNodeFixture.AliceKey, timeout.Token);
+        var endpoint = new Uri(fixture.Node.BaseAddress, path);
+        var sessionId = await RawMcp.OpenSessionAsync(Http, endpoint, FrontDoorNodeFixture.AliceKey, timeout.Token);
 
-        using (var bob = await Http.SendAsync(RawMcp.Post(fixture.Mcp, RawMcp.ListToolsBody, FrontDoorNodeFixture.BobKey, sessionId), timeout.Token))
+        using (var bob = await Http.SendAsync(RawMcp.Post(endpoint, RawMcp.ListToolsBody, FrontDoorNodeFixture.BobKey, sessionId), timeout.Token))
             Assert.Equal(HttpStatusCode.Forbidden, bob.StatusCode);
         using (var bobDelete = await Http.SendAsync(
-            RawMcp.WithSession(new HttpRequestMessage(HttpMethod.Delete, fixture.Mcp), FrontDoorNodeFixture.BobKey, sessionId), timeout.Token))
+            RawMcp.WithSession(new HttpRequestMessage(HttpMethod.Delete, endpoint), FrontDoorNodeFixture.BobKey, sessionId), timeout.Token))
             Assert.Equal(HttpStatusCode.Forbidden, bobDelete.StatusCode);
-        using (var alice = await Http.SendAsync(RawMcp.Post(fixture.Mcp, RawMcp.ListToolsBody, FrontDoorNodeFixture.AliceKey, sessionId), timeout.Token))
+        using (var alice = await Http.SendAsync(RawMcp.Post(endpoint, RawMcp.ListToolsBody, FrontDoorNodeFixture.AliceKey, sessionId), timeout.Token))
         {
             Assert.Equal(HttpStatusCode.OK, alice.StatusCode);
-            Assert.Contains("demo__echo", await alice.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
+            Assert.Contains(listed, await alice.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
         }
 
-        await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, FrontDoorNodeFixture.AliceKey, sessionId, timeout.Token);
+        await RawMcp.DeleteSessionAsync(Http, endpoint, FrontDoorNodeFixture.AliceKey, sessionId, timeout.Token);
     }
 
     [Fact]
@@ -101,6 +104,8 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
     [InlineData("/mcp", true)]
     [InlineData("/mcp", false)]
     [InlineData("/messages?sessionId=x", true)]
+    [InlineData("/servers/demo/mcp", true)]
+    [InlineData("/servers/demo/messages?sessionId=x", true)]
     public async Task A_body_over_max_request_body_is_413_too_large(string path, bool announced)
     {
         var body = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"PAD"}}""".Replace("PAD", new string('a', 20 * 1024), StringComparison.Ordinal));
@@ -118,9 +123,13 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
     [InlineData("/mcp")]
     [InlineData("/sse")]
     [InlineData("/messages?sessionId=x")]
+    [InlineData("/mcp/")]
+    [InlineData("/servers/demo/mcp")]
+    [InlineData("/servers/demo/sse")]
+    [InlineData("/servers/demo/messages?sessionId=x")]
     public async Task A_foreign_host_is_421_host_not_allowed_even_before_authentication(string path)
     {
-        using var request = new HttpRequestMessage(path == "/sse" ? HttpMethod.Get : HttpMethod.Post, new Uri(fixture.Node.BaseAddress, path));
+        using var request = new HttpRequestMessage(path.EndsWith("/sse", StringComparison.Ordinal) ? HttpMethod.Get : HttpMethod.Post, new Uri(fixture.Node.BaseAddress, path));
         request.Headers.Host = "rebound.evil.example";
 
         using var response = await Http.SendAsync(request);
@@ -130,12 +139,14 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
     }
 
     [Theory]
-    [InlineData("https://evil.example")]
-    [InlineData("null")]
-    [InlineData("http://localhost.evil.example:8080")]
-    public async Task A_foreign_origin_is_403_origin_not_allowed(string origin)
+    [InlineData("https://evil.example", "/mcp")]
+    [InlineData("null", "/mcp")]
+    [InlineData("http://localhost.evil.example:8080", "/mcp")]
+    [InlineData("https://evil.example", "/servers/demo/mcp")]
+    [InlineData("https://evil.example", "/servers/demo/messages?sessionId=x")]
+    public async Task A_foreign_origin_is_403_origin_not_allowed(string origin, string path)
     {
-        using var request = RawMcp.Post(fixture.Mcp, RawMcp.InitializeBody, FrontDoorNodeFixture.AliceKey);
+        using var request = RawMcp.Post(new Uri(fixture.Node.BaseAddress, path), RawMcp.InitializeBody, FrontDoorNodeFixture.AliceKey);
         request.Headers.Add("Origin", origin);
 
         using var response = await Http.SendAsync(request);
@@ -211,27 +222,38 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
         await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, FrontDoorNodeFixture.AliceKey, sessionId, timeout.Token);
     }
 
-    [Fact]
-    public async Task Legacy_sse_sends_deprecation_headers_an_endpoint_event_and_keep_alives()
+    [Theory]
+    [InlineData("/sse", "/messages?sessionId=")]
+    [InlineData("/servers/demo/sse", "/servers/demo/messages?sessionId=")]
+    public async Task Legacy_sse_sends_deprecation_headers_an_endpoint_event_and_keep_alives(string sse, string messages)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        await using var stream = await SseReader.OpenLegacyAsync(Http, fixture.Sse, FrontDoorNodeFixture.AliceKey, timeout.Token);
+        await using var stream = await SseReader.OpenLegacyAsync(Http, new Uri(fixture.Node.BaseAddress, sse), FrontDoorNodeFixture.AliceKey, timeout.Token);
         var headers = stream.Response.Headers;
 
         Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
         Assert.Equal("@1742947200", Assert.Single(headers.GetValues("Deprecation")));
         Assert.Equal("Wed, 30 Jun 2027 00:00:00 GMT", Assert.Single(headers.GetValues("Sunset")));
         Assert.Contains("rel=\"deprecation\"", Assert.Single(headers.GetValues("Link")), StringComparison.Ordinal);
-        Assert.StartsWith("/messages?sessionId=", await stream.ReadEndpointAsync(timeout.Token), StringComparison.Ordinal);
+        Assert.StartsWith(messages, await stream.ReadEndpointAsync(timeout.Token), StringComparison.Ordinal);
         Assert.Equal(": keep-alive", await stream.ReadUntilAsync(":", timeout.Token));
     }
 
-    [Fact]
-    public async Task A_legacy_session_refuses_other_callers_unknown_ids_and_malformed_bodies()
+    [Theory]
+    [InlineData("/sse", "/servers/demo/messages")]
+    [InlineData("/servers/demo/sse", "/messages")]
+    public async Task A_legacy_session_refuses_other_callers_unknown_ids_and_malformed_bodies(string sse, string otherMessages)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        await using var stream = await SseReader.OpenLegacyAsync(Http, fixture.Sse, FrontDoorNodeFixture.AliceKey, timeout.Token);
+        await using var stream = await SseReader.OpenLegacyAsync(Http, new Uri(fixture.Node.BaseAddress, sse), FrontDoorNodeFixture.AliceKey, timeout.Token);
         var messages = new Uri(fixture.Node.BaseAddress, await stream.ReadEndpointAsync(timeout.Token));
+
+        // A session is known only at the messages path of the endpoint that opened it.
+        using (var elsewhere = await Http.SendAsync(LegacyPost(new Uri(fixture.Node.BaseAddress, otherMessages + messages.Query), RawMcp.ListToolsBody, FrontDoorNodeFixture.AliceKey), timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+            Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(elsewhere));
+        }
 
         using (var bob = await Http.SendAsync(LegacyPost(messages, RawMcp.ListToolsBody, FrontDoorNodeFixture.BobKey), timeout.Token))
         {
@@ -240,7 +262,7 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
             Assert.True(bob.Headers.Contains("Deprecation"));
         }
 
-        using (var unknown = await Http.SendAsync(LegacyPost(new Uri(fixture.Node.BaseAddress, "/messages?sessionId=nope"), RawMcp.ListToolsBody, FrontDoorNodeFixture.AliceKey), timeout.Token))
+        using (var unknown = await Http.SendAsync(LegacyPost(new Uri(messages, "?sessionId=nope"), RawMcp.ListToolsBody, FrontDoorNodeFixture.AliceKey), timeout.Token))
         {
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
             Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(unknown));

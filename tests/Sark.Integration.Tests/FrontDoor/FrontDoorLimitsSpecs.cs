@@ -50,6 +50,25 @@ public sealed class FrontDoorLimitsSpecs(FrontDoorLimitsNodeFixture fixture) : I
     }
 
     [Fact]
+    public async Task Sessions_of_the_single_server_endpoint_count_against_the_same_limits()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        const string Alice = FrontDoorNodeFixture.AliceKey;
+        // No upstream here: a session of /servers/{name}/mcp opens regardless (its tools/list would be not_found).
+        var single = new Uri(fixture.Node.BaseAddress, "/servers/any/mcp");
+        var first = await RawMcp.OpenSessionAsync(Http, single, Alice, timeout.Token);
+        var second = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, Alice, timeout.Token);
+
+        await AssertRefusedAsync(Alice, "max-sessions-per-caller", timeout.Token);
+        using (var third = await Http.SendAsync(RawMcp.Post(single, RawMcp.InitializeBody, Alice), timeout.Token))
+            Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+
+        await RawMcp.DeleteSessionAsync(Http, single, Alice, first, timeout.Token);
+        await RawMcp.DeleteSessionAsync(Http, fixture.Mcp, Alice, second, timeout.Token);
+        await RawMcp.WaitForGaugeAsync(Http, Sessions, 0, Timeout, Streamable);
+    }
+
+    [Fact]
     public async Task The_legacy_transport_has_its_own_lower_session_limit()
     {
         using var timeout = new CancellationTokenSource(Timeout);
