@@ -75,7 +75,7 @@ internal static class NodeApp
         app.MapEventsEndpoint();
         app.MapAuditEndpoints();
         app.MapHealthEndpoints();
-        app.MapNodeMetrics();
+        app.MapNodeMetrics(options.Telemetry);
         app.MapStatusPage();
         app.MapMcpFrontDoor(frontDoor);
         return app;

@@ -25,6 +25,8 @@ internal static class NodeMetrics
 
     public static IServiceCollection AddNodeMetrics(this IServiceCollection services, TelemetryOptions telemetry)
     {
+        if (!telemetry.Enabled)
+            return services;
         var otlp = telemetry.OtlpEndpoint;
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("sark-node", serviceVersion: SarkTelemetry.Meter.Version))
@@ -80,8 +82,10 @@ internal static class NodeMetrics
         }
     }
 
-    public static IEndpointRouteBuilder MapNodeMetrics(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapNodeMetrics(this IEndpointRouteBuilder endpoints, TelemetryOptions telemetry)
     {
+        if (!telemetry.Enabled)
+            return endpoints;
         endpoints.MapPrometheusScrapingEndpoint(Path);
         return endpoints;
     }

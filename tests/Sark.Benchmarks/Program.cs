@@ -13,7 +13,7 @@ using Sark.Benchmarks.Micro;
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   frontdoor [--parts throughput,paced,multiplex,sessions] [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] ...
-//   telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16] [--modes off,on,tracing,metrics]
+//   telemetry [--seconds N] [--warmup N] [--prewarm N] [--rounds N] [--concurrency 1,16] [--modes off,on,all,tracing,metrics] [--sample-ratio R]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 //   serve-passthrough --everything SCRIPT --stateless 0|1 --config FILE --bind HOST:PORT   (internal: the frontdoor command's bare SDK pass-through)
 const string Usage = """
@@ -63,7 +63,7 @@ const string Usage = """
                   against the SDK client direct and a bare SDK pass-through (same run):
                   throughput and p50/p99 per shape and transport, p99 at a paced rate,
                   sessions multiplexed on one upstream (crossed replies), memory per session
-      telemetry [--seconds 5] [--warmup 2] [--rounds 2] [--concurrency 1,16] [--modes off,on]
+      telemetry [--seconds 5] [--warmup 2] [--prewarm 15] [--rounds 2] [--concurrency 1,16] [--modes off,on,all] [--sample-ratio node default]
                   issue 8: the invoke path (facade + policy → demo server) with tracing and
                   metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %);
                   --modes may add tracing and metrics (each alone)
@@ -106,7 +106,7 @@ try
             return await GatewayCommand.RunAsync(rest).ConfigureAwait(false);
         case "micro":
             var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sark-benchmarks-artifacts"));
-            var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks), typeof(PolicyBenchmarks)], config, args[1..]);
+            var summaries = BenchmarkRunner.Run([typeof(JsonRpcBenchmarks), typeof(FacadeBenchmarks), typeof(PolicyBenchmarks), typeof(TracingBenchmarks)], config, args[1..]);
             return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
         default:
             Console.Error.WriteLine($"unknown command '{args[0]}'");

@@ -76,6 +76,21 @@ public sealed class OtlpExportSpecs
         Assert.False(HasBytes(received, "/v1/traces", Convert.FromHexString(unsampledTrace)), "no span of the unsampled call is exported");
     }
 
+    [Fact]
+    public async Task With_telemetry_off_a_node_serves_no_metrics_and_still_calls()
+    {
+        await using var node = await NodeProcess.StartAsync(NodeConfigs.Demo() + """
+
+            sark.telemetry.enabled = false
+            """);
+        await Eventually.UntilAsync(() => node.Http.GetAsync("/health/ready"), r => r.StatusCode == HttpStatusCode.OK, Bound, "the node ready");
+        using var call = await node.Http.InvokeAsync(new { server = "demo", tool = "echo", parameters = new { message = "untraced" } });
+        call.EnsureSuccessStatusCode();
+
+        using var metrics = await node.Http.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+    }
+
     // Protobuf carries strings as they are: the span and instrument names can be found in the bytes.
     private static bool Has(IEnumerable<(string Path, string? ContentType, byte[] Body)> all, string path, string text) =>
         HasBytes(all, path, Encoding.UTF8.GetBytes(text));

@@ -178,6 +178,7 @@ public static partial class SarkConfigLoader
             LogFormat = format,
             ErrorLogBurst = ReadInt(sark, "telemetry.error-log-burst", 1, 1_000_000),
             TraceSampleRatio = ReadDouble(sark, "telemetry.trace-sample-ratio", 0, 1),
+            Enabled = ReadBool(sark, "telemetry.enabled"),
         };
     }
 

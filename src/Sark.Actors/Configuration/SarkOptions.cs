@@ -98,6 +98,12 @@ public sealed record SarkOptions
 /// <summary>Observability settings (<c>sark.telemetry</c>, docs/observability.md).</summary>
 public sealed record TelemetryOptions
 {
+    /// <summary>
+    /// The node's metrics and traces (<c>sark.telemetry.enabled</c>). Off: no meter or tracer
+    /// provider, no <c>/metrics</c>, no spans; logs and health stay.
+    /// </summary>
+    public bool Enabled { get; init; } = true;
+
     /// <summary>A call slower than this is logged with its breakdown; zero turns that off.</summary>
     public TimeSpan SlowCallThreshold { get; init; } = TimeSpan.FromSeconds(1);
 
