@@ -27,6 +27,12 @@ internal static class TelemetryCommand
 
     public static async Task<int> RunAsync(Args args)
     {
+        var through = args.String("--through") ?? "facade";
+        if (through is not ("facade" or "node"))
+            throw new ArgumentException("--through: facade or node.");
+        if (through == "node")
+            return await ThroughNodeAsync(args).ConfigureAwait(false);
+
         var seconds = args.Int("--seconds", 5, 1, 600);
         var warmup = args.Int("--warmup", 2, 0, 600);
         var rounds = args.Int("--rounds", 2, 1, 50);
@@ -125,5 +131,92 @@ internal static class TelemetryCommand
 
         Console.Write(output.ToString());
         return met ? 0 : 1;
+    }
+
+    /// <summary>
+    /// <c>--through node</c>: the whole path (an MCP client's <c>tools/call</c> → the node's front
+    /// door → facade → server-everything over stdio) on two node processes of the same build and
+    /// configuration but <c>sark.telemetry.enabled</c>, loaded in turn by the same 8 × 16 sessions.
+    /// </summary>
+    private static async Task<int> ThroughNodeAsync(Args args)
+    {
+        var seconds = args.Int("--seconds", 10, 1, 600);
+        var warmup = args.Int("--warmup", 3, 0, 600);
+        var rounds = args.Int("--rounds", 3, 1, 50);
+        var prewarm = args.Int("--prewarm", 15, 0, 600);
+        var layout = RepoLayout.Find();
+        if (layout.HostDll() is not { } host || !File.Exists(layout.EverythingScript))
+        {
+            Console.Error.WriteLine("telemetry --through node: build the solution in Release and run npm ci in tests/peers first.");
+            return 2;
+        }
+
+        const int Sessions = 8, PerSession = 16;
+        var config = BenchConfig.Hocon(layout, ("everything", BenchConfig.Everything(layout)))
+            + "sark.front-door { max-sessions = 5000, max-sessions-per-caller = 5000 }\n";
+        var recorder = new LatencyRecorder((int)Math.Min(16_000_000L, Math.Max(1_000_000L, seconds * 200_000L)));
+        var results = new List<RunResult>();
+        var disposables = new List<IAsyncDisposable>();
+        var ratio = SarkConfigLoader.Parse(config).Telemetry.TraceSampleRatio;
+        try
+        {
+            using var setup = CancellationTokenSource.CreateLinkedTokenSource(Machine.Interrupted);
+            setup.CancelAfter(TimeSpan.FromSeconds(180));
+            using var http = RestTarget.NewClient();
+            var targets = new List<(string Mode, McpSessionsTarget Target)>();
+            foreach (var (mode, extra) in new[] { ("both off", "sark.telemetry.enabled = false\n"), ("tracing+metrics on", string.Empty) })
+            {
+                StdioCommand.Progress($"starting node ({mode})…");
+                var process = await NodeProcess.StartAsync(host.Dll, [], config + extra, TimeSpan.FromSeconds(90), environment: null).ConfigureAwait(false);
+                disposables.Add(process);
+                var ready = await process.WaitUpstreamsReadyAsync(http, ["everything"], TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+                var target = McpSessionsTarget.Create(mode, new Uri(process.BaseAddress, "/mcp"), ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
+                    "everything__echo", process.Pid, ready["everything"]);
+                disposables.Add(target);
+                await target.OpenAsync(Sessions, Sessions, setup.Token).ConfigureAwait(false);
+                target.PerSession = PerSession;
+                targets.Add((mode, target));
+            }
+
+            foreach (var (mode, target) in targets)
+            {
+                StdioCommand.Progress($"{mode}: pre-warm {prewarm}s…");
+                _ = await ClosedLoop.RunAsync(target, Sessions * PerSession, TimeSpan.Zero, TimeSpan.FromSeconds(prewarm), recorder).ConfigureAwait(false);
+            }
+
+            for (var round = 0; round < rounds && !Machine.Interrupted.IsCancellationRequested; round++)
+            {
+                foreach (var (mode, target) in round % 2 == 0 ? targets : Enumerable.Reverse(targets))
+                {
+                    StdioCommand.Progress($"{mode} {Sessions}×{PerSession} round {round + 1}: warm-up {warmup}s, run {seconds}s…");
+                    var result = await ClosedLoop.RunAsync(target, Sessions * PerSession, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
+                    results.Add(result with { Path = mode });
+                    StdioCommand.Progress(string.Create(Inv, $"  {result.Calls} calls, {result.Throughput:0}/s, p50 {result.Latency.P50:0.000} ms, {result.Errors} errors"));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var disposable in Enumerable.Reverse(disposables))
+                await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var output = new StringBuilder();
+        output.AppendLine();
+        output.AppendLine("## telemetry cost through the node (issue 8)");
+        output.AppendLine();
+        output.Append(Machine.Describe());
+        output.AppendLine();
+        output.AppendLine(Inv, $"### MCP tools/call echo through the front door ({Sessions} sessions × {PerSession} in flight, Streamable HTTP) to server-everything over stdio: two nodes, telemetry off and on (node defaults: trace-sample-ratio {ratio:0.###}, Prometheus meter), {rounds} rounds in turn, pre-warm {prewarm} s, warm-up {warmup} s, {seconds} s per run");
+        output.AppendLine();
+        output.Append(Report.Table(results));
+        output.AppendLine();
+        double Rate(string mode) => results.Where(r => r.Path == mode).Sum(r => r.Calls) / Math.Max(1e-9, results.Where(r => r.Path == mode).Sum(r => r.Seconds));
+        var share = Rate("tracing+metrics on") / Math.Max(1e-9, Rate("both off"));
+        output.AppendLine("| calls/s off | calls/s on | on / off | target | met |");
+        output.AppendLine("|---:|---:|---:|---:|:---:|");
+        output.AppendLine(Inv, $"| {Rate("both off"):0} | {Rate("tracing+metrics on"):0} | {100 * share:0.0} % | ≥ 95 % | {(share >= 0.95 ? "yes" : "**no**")} |");
+        Console.Write(output.ToString());
+        return share >= 0.95 ? 0 : 1;
     }
 }
