@@ -240,6 +240,44 @@ public sealed class UpstreamCircuitSpecs : TestKit
     }
 
     [Fact]
+    public void A_ready_connection_is_posted_on_the_board_and_withdrawn_when_it_fails()
+    {
+        StartCircuit();
+        var connection = NextConnection();
+        Assert.Null(_board.ConnectionOf("fake"));
+
+        connection.Tell(ScriptedConnection.Ready.Instance);
+        NextStatus(s => s.State == UpstreamState.Ready);
+        Assert.Equal(connection, _board.ConnectionOf("fake"));
+
+        Fail(connection, "process exited with code 3");
+        Assert.Null(_board.ConnectionOf("fake"));
+    }
+
+    [Fact]
+    public void A_call_sent_straight_to_a_connection_that_stopped_is_answered_by_its_circuit()
+    {
+        var manager = Sys.ActorOf(UpstreamManager.Props(
+            TestUpstreams.With(_options), _catalog.Ref, (_, owner) => Props.Create(() => new ScriptedConnection(owner, _connections.Ref)), _board));
+        var connection = NextConnection();
+        connection.Tell(ScriptedConnection.Ready.Instance);
+        AwaitAssert(() => Assert.Equal(connection, _board.ConnectionOf("fake")), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
+        Watch(connection);
+        connection.Tell(new ScriptedConnection.Fail("process exited with code 3"));
+        ExpectTerminated(connection);
+
+        // What a facade does with a stale read of the board: the message lands in the dead letters.
+        connection.Tell(new CallTool("r-late", "fake", "echo", null, null));
+
+        var failed = FishForMessage<ToolCallFailed>(_ => true, TimeSpan.FromSeconds(5));
+        Assert.Equal("r-late", failed.RequestId);
+        Assert.Equal(SarkErrorCode.UpstreamUnavailable, failed.Error.Code);
+        Assert.True(failed.Error.NotSent);
+        Assert.Contains("circuit is open", failed.Error.Message);
+        Sys.Stop(manager);
+    }
+
+    [Fact]
     public void An_operator_command_to_an_unknown_upstream_is_not_found()
     {
         var manager = Sys.ActorOf(UpstreamManager.Props(TestUpstreams.With(), _catalog.Ref));

@@ -364,8 +364,9 @@ internal sealed partial class SarkGateway : ISarkGateway
                 object reply;
                 try
                 {
-                    // Straight to the upstream's circuit when this node hosts it; else through the manager.
-                    reply = await CallAsync(_board.CircuitOf(route.Upstream) ?? upstreams, call, cancellationToken).ConfigureAwait(false);
+                    // Straight to the upstream's ready connection, or its circuit, when this node
+                    // hosts it; else through the manager.
+                    reply = await CallAsync(_board.ConnectionOf(route.Upstream) ?? _board.CircuitOf(route.Upstream) ?? upstreams, call, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {

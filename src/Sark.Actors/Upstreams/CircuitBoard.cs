@@ -7,13 +7,15 @@ namespace Sark.Actors.Upstreams;
 /// a message. While an upstream is down, calls to it are refused before they reach the actor
 /// tree, so a storm of calls to a dead upstream costs a dictionary read each, not an Ask.
 /// The circuit stays the source of truth: it publishes here on every change of its state.
-/// The manager also posts each local circuit's address here, so that a call goes to its circuit
-/// straight away instead of through the manager (one mailbox hop less per call).
+/// The manager also posts each local circuit's address here, and each circuit its ready
+/// connection, so that a call goes to the connection straight away instead of through the
+/// manager and the circuit (two mailbox hops less per call).
 /// </summary>
 internal sealed class CircuitBoard
 {
     private readonly ConcurrentDictionary<string, OpenCircuit> _open = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Akka.Actor.IActorRef> _circuits = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Akka.Actor.IActorRef> _connections = new(StringComparer.Ordinal);
 
     /// <summary>An open circuit: when the supervisor's next try is due, and why it opened.</summary>
     public sealed record OpenCircuit(DateTimeOffset? NextTryAt, string? Reason);
@@ -30,6 +32,22 @@ internal sealed class CircuitBoard
 
     /// <summary>The manager's local circuit for <paramref name="upstream"/> (stable for the manager's life); null while unknown or elsewhere.</summary>
     public Akka.Actor.IActorRef? CircuitOf(string upstream) => _circuits.TryGetValue(upstream, out var circuit) ? circuit : null;
+
+    /// <summary>
+    /// The connection actor that serves <paramref name="upstream"/>'s calls now (posted by its circuit
+    /// once ready, withdrawn when it goes down); null otherwise. A call sent to it after it stopped
+    /// is not lost: the manager takes it from the dead letters and hands it to the circuit.
+    /// </summary>
+    public Akka.Actor.IActorRef? ConnectionOf(string upstream) => _connections.TryGetValue(upstream, out var connection) ? connection : null;
+
+    /// <summary>The circuit's connection is ready (<paramref name="connection"/>) or gone (null).</summary>
+    public void PostConnection(string upstream, Akka.Actor.IActorRef? connection)
+    {
+        if (connection is null)
+            _connections.TryRemove(upstream, out _);
+        else
+            _connections[upstream] = connection;
+    }
 
     /// <summary>The manager made (<paramref name="circuit"/>) or lost (null) the circuit of an upstream.</summary>
     public void PostCircuit(string upstream, Akka.Actor.IActorRef? circuit)

@@ -50,6 +50,7 @@ internal sealed partial class UpstreamCircuit
                 {
                     Context.Unwatch(_connection);
                     _connection = null;
+                    _board?.PostConnection(_options.Name, null);
                 }
 
                 Timers.Cancel(StableTimer);

@@ -88,6 +88,7 @@ internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        _board?.PostConnection(_options.Name, null);
         foreach (var (call, replyTo) in _early)
         {
             replyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.ShuttingDown,
@@ -157,6 +158,8 @@ internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
                 break;
             case ConnectionEvents.Ready ready:
                 Timers.StartSingleTimer(StableTimer, Stable.Instance, _options.Backoff.ResetAfter);
+                if (_connection is not null && !StoppedByOperator)
+                    _board?.PostConnection(_options.Name, _connection);
                 Apply(_state.Ready(Context.System.Scheduler.Now, ready.ToolCount) with { Paging = ready.Paging ?? _state.Paging });
                 _catalog.Tell(new CatalogCommands.UpsertServers(_options.Name, ready.Servers));
                 break;
@@ -199,6 +202,7 @@ internal sealed partial class UpstreamCircuit : UntypedActor, IWithTimers
             return;
         Context.Unwatch(_connection);
         _connection = null;
+        _board?.PostConnection(_options.Name, null);
         Timers.Cancel(StableTimer);
         Apply(_state.Faulted(reason, Context.System.Scheduler.Now, _options.Backoff));
         if (_options.Kind == UpstreamKind.McpStdio)

@@ -57,6 +57,10 @@ internal sealed class UpstreamManager : UntypedActor
             _circuits[upstream.Name] = circuit;
             _board?.PostCircuit(upstream.Name, circuit);
         }
+
+        // Calls go straight to a ready connection (CircuitBoard); one that stopped meanwhile
+        // leaves them in the dead letters, from where they are handed to the circuit.
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
     }
 
     protected override void PostStop()
@@ -71,6 +75,11 @@ internal sealed class UpstreamManager : UntypedActor
         {
             case IUpstreamMessage routed when _circuits.TryGetValue(routed.Upstream, out var circuit):
                 circuit.Forward(routed);
+                break;
+            case DeadLetter { Message: CallTool or ForwardRequest or CancelCall } dead:
+                Rescue(dead);
+                break;
+            case DeadLetter:
                 break;
             case CallTool call:
                 Sender.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.NotFound,
@@ -97,6 +106,34 @@ internal sealed class UpstreamManager : UntypedActor
                 break;
             default:
                 Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A call sent straight to a connection that had stopped: its circuit answers it as it would
+    /// have (forwarded to the next connection, queued while one starts, or refused with the time
+    /// until the next try). If the circuit itself is gone, the caller is told so at once.
+    /// </summary>
+    private void Rescue(DeadLetter dead)
+    {
+        var routed = (IUpstreamMessage)dead.Message;
+        if (dead.Sender is null || dead.Sender.IsNobody() || dead.Sender is DeadLetterActorRef)
+            return;
+        if (_circuits.TryGetValue(routed.Upstream, out var circuit) && !dead.Recipient.Equals(circuit))
+        {
+            circuit.Tell(routed, dead.Sender);
+            return;
+        }
+
+        var error = new SarkError(SarkErrorCode.UpstreamUnavailable, $"Upstream '{routed.Upstream}' stopped before it took the request; it was not sent.") { NotSent = true };
+        switch (routed)
+        {
+            case CallTool call:
+                dead.Sender.Tell(new ToolCallFailed(call.RequestId, error));
+                break;
+            case ForwardRequest request:
+                dead.Sender.Tell(new ToolCallFailed(request.RequestId, error));
                 break;
         }
     }
