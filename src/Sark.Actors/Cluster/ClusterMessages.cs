@@ -55,15 +55,20 @@ internal static class ClusterMessages
     /// <summary>A server notification (<c>notifications/message</c>) of a call, to the caller's client. No reply.</summary>
     public sealed record ClientNotify(string RequestId, string Method, JsonElement? Params) : ISarkClusterMessage;
 
-    /// <summary>The client's answer to a <see cref="ClientRequest"/>: its result, or why it failed.</summary>
-    public sealed record ClientReply(JsonElement? Result, string? Error) : ISarkClusterMessage;
+    /// <summary>The client's answer to a <see cref="ClientRequest"/>: its result, or why it failed (with the JSON-RPC code, when it had one).</summary>
+    public sealed record ClientReply(JsonElement? Result, string? Error, int? ErrorCode) : ISarkClusterMessage;
 
     /// <summary>
     /// An upstream's status as its hosting node published it (distributed data, and straight to
     /// the hosting node's manager). <paramref name="Incarnation"/> names one entity instance, and
     /// <paramref name="Seq"/> orders its statuses.
     /// </summary>
-    public sealed record HostedStatus(UpstreamStatus Status, string Host, string Incarnation, long Seq) : ISarkClusterMessage;
+    public sealed record HostedStatus(UpstreamStatus Status, string Host, string Incarnation, long Seq, DateTimeOffset At) : ISarkClusterMessage
+    {
+        /// <summary>Whether this status replaces <paramref name="previous"/>: a later one of the same entity, or one written later by another.</summary>
+        public bool Supersedes(HostedStatus? previous) =>
+            previous is null || (previous.Incarnation == Incarnation ? Seq > previous.Seq : At >= previous.At);
+    }
 
     /// <summary>What an upstream exposes (servers, tools, health), as its hosting node published it (distributed data).</summary>
     public sealed record UpstreamListing(
