@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Sark.Actors.Telemetry;
 
 namespace Sark.Host.FrontDoor;
