@@ -1,6 +1,5 @@
 using Sark.Actors;
 using Sark.Actors.Errors;
-using Sark.Host.Security;
 
 namespace Sark.Host.FrontDoor;
 

@@ -10,8 +10,6 @@ using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
-using Sark.Actors;
-using Sark.Actors.Errors;
 using Sark.Host.Security;
 
 namespace Sark.Host.FrontDoor;
