@@ -1,9 +1,11 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Sark.Integration.Tests.FrontDoor;
 using Sark.Integration.Tests.Infrastructure;
 
 namespace Sark.Integration.Tests;
@@ -83,6 +85,29 @@ public sealed class FrontDoorPolicySpecs
         Assert.True(denied.IsError);
         Assert.Equal("policy_denied", denied.Meta?["sark"]?["code"]?.GetValue<string>());
         await Assert.ThrowsAnyAsync<Exception>(() => FrontDoorClients.ConnectAsync(node, timeout.Token, path: path, mode: mode));
+    }
+
+    [Fact]
+    public async Task A_server_the_policy_hides_from_the_caller_is_404_not_found_at_its_single_server_endpoints()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        // A second demo process, "other", which the reader's rule does not name.
+        var config = Config + "\nsark {\n" + NodeConfigs.DemoUpstream().Replace("upstreams.demo", "upstreams.other", StringComparison.Ordinal) + "\n}\n";
+        await using var node = await NodeProcess.StartAsync(config);
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+        var other = new Uri(node.BaseAddress, "/servers/other/mcp");
+
+        using var readerInitialize = await node.Http.SendAsync(RawMcp.Post(other, RawMcp.InitializeBody, ReaderKey), timeout.Token);
+        await using var readerSse = await SseReader.OpenLegacyAsync(node.Http, new Uri(node.BaseAddress, "/servers/other/sse"), ReaderKey, timeout.Token);
+        await using var admin = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: AdminKey, path: "/servers/other/mcp");
+        await using var reader = await FrontDoorClients.ConnectAsync(node, timeout.Token, apiKey: ReaderKey, path: "/servers/demo/mcp");
+
+        Assert.Equal(HttpStatusCode.NotFound, readerInitialize.StatusCode);
+        Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(readerInitialize));
+        Assert.Equal(HttpStatusCode.NotFound, readerSse.Response.StatusCode);
+        Assert.Equal("not_found", await readerSse.ErrorCodeAsync(timeout.Token));
+        Assert.Contains(await admin.ListToolsAsync(cancellationToken: timeout.Token), t => t.Name == "echo");
+        Assert.Contains(await reader.ListToolsAsync(cancellationToken: timeout.Token), t => t.Name == "echo");
     }
 
     [Fact]

@@ -69,14 +69,94 @@ public sealed class FrontDoorServerSpecs(RelayNodeFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task An_unknown_server_is_an_invalid_params_error()
+    public async Task An_unknown_server_is_404_not_found_at_the_streamable_endpoint_before_any_session_opens()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        await using var client = await FrontDoorClients.ConnectAsync(fixture.Node, timeout.Token, path: "/servers/nobody/mcp");
+        var http = fixture.Node.Http;
+        var nobody = new Uri(fixture.Node.BaseAddress, "/servers/nobody/mcp");
+        using var getRequest = new HttpRequestMessage(HttpMethod.Get, nobody);
+        getRequest.Headers.Accept.ParseAdd("text/event-stream");
 
-        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.ListToolsAsync(cancellationToken: timeout.Token).AsTask());
+        using var initialize = await http.SendAsync(RawMcp.Post(nobody, RawMcp.InitializeBody, apiKey: null), timeout.Token);
+        // What a stateless client sends: a request without initialize and without a session.
+        using var list = await http.SendAsync(RawMcp.Post(nobody, RawMcp.ListToolsBody, apiKey: null), timeout.Token);
+        using var get = await http.SendAsync(getRequest, timeout.Token);
 
-        Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
+        foreach (var response in new[] { initialize, list, get })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.False(response.Headers.Contains("Mcp-Session-Id"));
+            Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(response));
+        }
+
+        Assert.Contains("nobody", await initialize.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_sdk_client_fails_to_connect_to_an_unknown_server_with_the_404_in_its_error()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync("nobody", HttpTransportMode.StreamableHttp, timeout.Token));
+
+        Assert.False(timeout.IsCancellationRequested, "the client gave up on its own, not on the spec's timeout");
+        var http = Assert.IsType<HttpRequestException>(ex.GetBaseException());
+        Assert.Equal(HttpStatusCode.NotFound, http.StatusCode);
+        Assert.Contains("not_found", http.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_session_of_a_known_server_opens_and_its_requests_are_served()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var http = fixture.Node.Http;
+        var demo = new Uri(fixture.Node.BaseAddress, "/servers/demo/mcp");
+
+        var id = await RawMcp.OpenSessionAsync(http, demo, apiKey: null, timeout.Token);
+        using var list = await http.SendAsync(RawMcp.Post(demo, RawMcp.ListToolsBody, apiKey: null, sessionId: id), timeout.Token);
+
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        Assert.Contains("\"echo\"", await list.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
+        await RawMcp.DeleteSessionAsync(http, demo, apiKey: null, id, timeout.Token);
+    }
+
+    [Fact]
+    public async Task A_tool_whose_name_does_not_fit_is_left_out_logged_once_and_counted_by_server()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        await using var all = await FrontDoorClients.ConnectAsync(fixture.Node, timeout.Token);
+        await using var demo = await ConnectAsync("demo", HttpTransportMode.StreamableHttp, timeout.Token);
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        // 125 characters: a name of its own, but 131 as demo__<name> (MCP allows 128).
+        var tooLong = ("long_" + suffix + "_").PadRight(125, 'x');
+        var badName = "bad name " + suffix;
+        foreach (var name in new[] { badName, tooLong })
+        {
+            var added = await all.CallToolAsync("demo__add_tool", new Dictionary<string, object?> { ["name"] = name }, cancellationToken: timeout.Token);
+            Assert.NotEqual(true, added.IsError);
+        }
+
+        // The catalog takes the demo server's list_changed; badName was added first, so it is in by then too.
+        await Eventually.UntilAsync(async () => (await demo.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).ToArray(),
+            names => names.Contains(tooLong), Timeout, "the long tool reaching the catalog");
+        var aggregated = new List<string>();
+        var own = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            aggregated.AddRange((await all.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name));
+            own.AddRange((await demo.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name));
+        }
+
+        Assert.Contains("demo__echo", aggregated);
+        Assert.DoesNotContain(aggregated, n => n.Contains(suffix, StringComparison.Ordinal));
+        Assert.Contains(tooLong, own);
+        Assert.DoesNotContain(badName, own);
+        await RawMcp.WaitForGaugeAsync(fixture.Node.Http, "sark_frontdoor_tools_hidden_total", 2, Timeout, label: "server=\"demo\"");
+        var logged = await Eventually.UntilAsync(
+            () => Task.FromResult(fixture.Node.Stdout.Lines.Where(l => l.Contains("is left out of tools/list", StringComparison.Ordinal)).ToArray()),
+            lines => lines.Length >= 2, Timeout, "the warnings of both tools");
+        Assert.Single(logged, l => l.Contains(tooLong, StringComparison.Ordinal) && l.Contains("/servers/demo/mcp", StringComparison.Ordinal));
+        Assert.Single(logged, l => l.Contains(badName, StringComparison.Ordinal) && l.Contains("character outside", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -14,6 +14,7 @@ internal static class FrontDoorEndpoint
         services.AddSingleton(_ => new FrontDoorRuntime(options, BindHost(httpBind)));
         services.AddSingleton<LegacySseEndpoint>();
         services.AddSingleton(new ToolNames(options.Separator));
+        services.AddSingleton<HiddenTools>();
         services.AddSingleton<FrontDoorHandlers>();
         var mcp = services.AddMcpServer(server => server.Capabilities = new ServerCapabilities
             {

@@ -16,7 +16,7 @@ namespace Sark.Host.FrontDoor;
 /// every tool of every server the caller may call, under its front-door name, and every call made
 /// as the caller that the authentication middleware put on the HTTP request.
 /// </summary>
-internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, IHttpContextAccessor http)
+internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, HiddenTools hidden, IHttpContextAccessor http)
 {
     /// <summary>Tools per <c>tools/list</c> page.</summary>
     internal const int PageSize = 500;
@@ -44,6 +44,8 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, I
             var name = tool.ToolName;
             if (single is not null ? ToolNames.IsValidName(name) : names.TryQualify(tool.ServerName, tool.ToolName, out name))
                 all.Add(new Tool { Name = name!, Description = tool.Description, InputSchema = SchemaOf(tool) });
+            else
+                hidden.Report(tool.ServerName, tool.ToolName, qualified: single is null);
         }
 
         all.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));

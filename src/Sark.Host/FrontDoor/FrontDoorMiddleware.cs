@@ -59,8 +59,10 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
 /// <summary>
 /// Runs after authentication on the MCP endpoints: puts the caller on
 /// <see cref="HttpContext.User"/> (so that the SDK binds a session to the caller who opened it
-/// and refuses it to anyone else with 403), counts new sessions against the limits (429
-/// <c>session_limit_reached</c>), and adds keep-alive comments to the SSE streams it answers with.
+/// and refuses it to anyone else with 403), refuses a request without a session at
+/// <c>/servers/{name}/mcp</c> whose server the caller cannot see (404 <c>not_found</c>), counts new
+/// sessions against the limits (429 <c>session_limit_reached</c>), and adds keep-alive comments to
+/// the SSE streams it answers with.
 /// </summary>
 internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoorRuntime runtime, ILogger<FrontDoorSessionMiddleware> logger)
 {
@@ -84,8 +86,13 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
             return;
         }
 
+        // A request of an established session is not looked up again: its server was seen when it opened.
+        var inSession = context.Request.Headers.ContainsKey("Mcp-Session-Id");
+        if (!inSession && await FrontDoorScope.RefuseUnseenServerAsync(context, caller, logger).ConfigureAwait(false))
+            return;
+
         IDisposable? slot = null;
-        if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
+        if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !inSession)
         {
             slot = runtime.TryOpen(caller.Id, SessionKind.Streamable, out var refusal);
             if (slot is null)

@@ -1,3 +1,6 @@
+using Sark.Actors;
+using Sark.Actors.Errors;
+
 namespace Sark.Host.FrontDoor;
 
 /// <summary>
@@ -11,4 +14,35 @@ internal static class FrontDoorScope
     /// <summary>The server of a single-server request; null at the aggregated endpoint.</summary>
     public static string? SingleServer(HttpContext context) =>
         context.GetRouteValue("name") is string { Length: > 0 } name ? name : null;
+
+    /// <summary>
+    /// Refuses a request that would open (or, stateless, be) a session of a server that does not
+    /// exist or that the caller may not see (as <c>GET /api/v1/servers/{name}</c> decides): 404
+    /// <c>not_found</c>, written, and true. False, with nothing written, at the aggregated endpoint
+    /// and for a server the caller sees. The same for <c>/servers/{name}/mcp</c> and <c>/servers/{name}/sse</c>.
+    /// </summary>
+    public static async Task<bool> RefuseUnseenServerAsync(HttpContext context, Caller caller, ILogger logger)
+    {
+        if (SingleServer(context) is not { } server || await MaySeeAsync(context, server, caller).ConfigureAwait(false))
+            return false;
+        await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
+            $"No server '{server}' is known to this node, or the caller may not see it (GET /api/v1/servers lists the servers you may see).").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="server"/> exists and <paramref name="caller"/> may see it.</summary>
+    private static async Task<bool> MaySeeAsync(HttpContext context, string server, Caller caller)
+    {
+        // Resolved per request: the endpoints are built when the routes are mapped, before the actor system runs.
+        var gateway = context.RequestServices.GetRequiredService<ISarkGateway>();
+        try
+        {
+            await gateway.GetServerAsync(server, caller, context.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (SarkNotFoundException)
+        {
+            return false;
+        }
+    }
 }

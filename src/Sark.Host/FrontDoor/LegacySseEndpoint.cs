@@ -10,8 +10,6 @@ using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
-using Sark.Actors;
-using Sark.Actors.Errors;
 using Sark.Host.Security;
 
 namespace Sark.Host.FrontDoor;
@@ -53,14 +51,10 @@ internal sealed class LegacySseEndpoint(
         var caller = context.GetCaller();
         AddDeprecationHeaders(context.Response);
         WarnOnce(caller.Id, context.Request.Headers.UserAgent.ToString());
-        var server = FrontDoorScope.SingleServer(context);
-        if (server is not null && !await MaySeeAsync(context, server, caller).ConfigureAwait(false))
-        {
-            await Refuse(context, StatusCodes.Status404NotFound, FrontDoorRefusals.NotFound,
-                $"No server '{server}' is known to this node, or the caller may not see it (GET /api/v1/servers lists the servers you may see).").ConfigureAwait(false);
+        if (await FrontDoorScope.RefuseUnseenServerAsync(context, caller, logger).ConfigureAwait(false))
             return;
-        }
 
+        var server = FrontDoorScope.SingleServer(context);
         using var slot = runtime.TryOpen(caller.Id, SessionKind.LegacySse, out var refusal);
         if (slot is null)
         {
@@ -175,22 +169,6 @@ internal sealed class LegacySseEndpoint(
         response.Headers["Deprecation"] = "@" + DeprecatedSince.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         response.Headers["Sunset"] = _options.Sunset.ToString("R", CultureInfo.InvariantCulture);
         response.Headers.Link = $"<{_options.MigrationGuide.AbsoluteUri}>; rel=\"deprecation\"; type=\"text/html\"";
-    }
-
-    /// <summary>Whether <paramref name="server"/> exists and <paramref name="caller"/> may see it (as <c>GET /api/v1/servers/{name}</c> decides).</summary>
-    private static async Task<bool> MaySeeAsync(HttpContext context, string server, Caller caller)
-    {
-        // Resolved per request: this endpoint is built when the routes are mapped, before the actor system runs.
-        var gateway = context.RequestServices.GetRequiredService<ISarkGateway>();
-        try
-        {
-            await gateway.GetServerAsync(server, caller, context.RequestAborted).ConfigureAwait(false);
-            return true;
-        }
-        catch (SarkNotFoundException)
-        {
-            return false;
-        }
     }
 
     private Task Refuse(HttpContext context, int status, string code, string message) =>

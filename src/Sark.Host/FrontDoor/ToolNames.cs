@@ -28,17 +28,22 @@ internal sealed class ToolNames
     public string Separator { get; }
 
     /// <summary>Whether <paramref name="name"/> fits MCP's tool-name rules.</summary>
-    public static bool IsValidName([NotNullWhen(true)] string? name)
+    public static bool IsValidName([NotNullWhen(true)] string? name) => name is not null && Check(name) == ToolNameProblem.None;
+
+    /// <summary>What keeps <paramref name="name"/> out of MCP's tool-name rules, or <see cref="ToolNameProblem.None"/>.</summary>
+    public static ToolNameProblem Check(string? name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxLength)
-            return false;
+        if (string.IsNullOrEmpty(name))
+            return ToolNameProblem.Empty;
+        if (name.Length > MaxLength)
+            return ToolNameProblem.TooLong;
         foreach (var c in name)
         {
             if (!IsAllowed(c))
-                return false;
+                return ToolNameProblem.BadCharacter;
         }
 
-        return true;
+        return ToolNameProblem.None;
     }
 
     /// <summary>
@@ -47,14 +52,26 @@ internal sealed class ToolNames
     /// </summary>
     public bool TryQualify(string server, string tool, [NotNullWhen(true)] out string? name)
     {
+        name = Qualify(server, tool, out var candidate) == ToolNameProblem.None ? candidate : null;
+        return name is not null;
+    }
+
+    /// <summary>
+    /// As <see cref="TryQualify"/>, saying why there is no front-door name: an empty part, a server
+    /// name that contains the separator, or a result too long or with a character outside MCP's rules.
+    /// </summary>
+    public ToolNameProblem Qualify(string? server, string? tool, out string? name)
+    {
         name = null;
-        if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(tool) || server.Contains(Separator, StringComparison.Ordinal))
-            return false;
+        if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(tool))
+            return ToolNameProblem.Empty;
+        if (server.Contains(Separator, StringComparison.Ordinal))
+            return ToolNameProblem.ServerHasSeparator;
         var candidate = string.Concat(server, Separator, tool);
-        if (!IsValidName(candidate))
-            return false;
-        name = candidate;
-        return true;
+        var problem = Check(candidate);
+        if (problem == ToolNameProblem.None)
+            name = candidate;
+        return problem;
     }
 
     /// <summary>
@@ -77,4 +94,23 @@ internal sealed class ToolNames
 
     private static bool IsAllowed(char c) =>
         c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' or '-' or '.';
+}
+
+/// <summary>Why a tool has no front-door name (<see cref="ToolNames.Check"/>, <see cref="ToolNames.Qualify"/>).</summary>
+internal enum ToolNameProblem
+{
+    /// <summary>The name fits MCP's rules.</summary>
+    None,
+
+    /// <summary>The name, the server or the tool is empty.</summary>
+    Empty,
+
+    /// <summary>The server's name contains the separator, so the name would not split back into server and tool.</summary>
+    ServerHasSeparator,
+
+    /// <summary>The name is longer than <see cref="ToolNames.MaxLength"/> characters.</summary>
+    TooLong,
+
+    /// <summary>The name has a character outside <c>A-Z a-z 0-9 _ - .</c>.</summary>
+    BadCharacter,
 }

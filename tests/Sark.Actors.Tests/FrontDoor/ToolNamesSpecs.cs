@@ -72,3 +72,51 @@ public sealed class ToolNamesSpecs
     public void A_separator_outside_the_tool_name_characters_is_refused(string separator) =>
         Assert.Throws<ArgumentException>(() => new ToolNames(separator));
 }
+
+/// <summary>Why a tool has no front-door name (<see cref="ToolNames.Check"/>, <see cref="ToolNames.Qualify"/>).</summary>
+public sealed class ToolNameProblemSpecs
+{
+    private readonly ToolNames _names = new("__");
+
+    [Theory]
+    [InlineData("echo", nameof(ToolNameProblem.None))]
+    [InlineData(null, nameof(ToolNameProblem.Empty))]
+    [InlineData("", nameof(ToolNameProblem.Empty))]
+    [InlineData("has space", nameof(ToolNameProblem.BadCharacter))]
+    [InlineData("slash/tool", nameof(ToolNameProblem.BadCharacter))]
+    [InlineData("naïve", nameof(ToolNameProblem.BadCharacter))]
+    public void A_name_is_checked_against_the_rules(string? name, string expected) =>
+        Assert.Equal(Enum.Parse<ToolNameProblem>(expected), ToolNames.Check(name));
+
+    [Fact]
+    public void A_name_over_128_characters_is_too_long_whatever_its_characters()
+    {
+        Assert.Equal(ToolNameProblem.None, ToolNames.Check(new string('t', ToolNames.MaxLength)));
+        Assert.Equal(ToolNameProblem.TooLong, ToolNames.Check(new string('t', ToolNames.MaxLength + 1)));
+        Assert.Equal(ToolNameProblem.TooLong, ToolNames.Check(new string(' ', ToolNames.MaxLength + 1)));
+    }
+
+    [Theory]
+    [InlineData("demo", "echo", nameof(ToolNameProblem.None))]
+    [InlineData("", "echo", nameof(ToolNameProblem.Empty))]
+    [InlineData("demo", "", nameof(ToolNameProblem.Empty))]
+    [InlineData("de__mo", "echo", nameof(ToolNameProblem.ServerHasSeparator))]
+    [InlineData("demo", "has space", nameof(ToolNameProblem.BadCharacter))]
+    public void A_front_door_name_says_why_there_is_none(string server, string tool, string problem)
+    {
+        var expected = Enum.Parse<ToolNameProblem>(problem);
+        Assert.Equal(expected, _names.Qualify(server, tool, out var name));
+        Assert.Equal(expected == ToolNameProblem.None, name is not null);
+        Assert.Equal(expected == ToolNameProblem.None, _names.TryQualify(server, tool, out _));
+    }
+
+    [Fact]
+    public void A_tool_whose_own_name_fits_can_be_too_long_under_its_server()
+    {
+        var tool = new string('t', ToolNames.MaxLength - 5);
+
+        Assert.Equal(ToolNameProblem.None, ToolNames.Check(tool));
+        Assert.Equal(ToolNameProblem.TooLong, _names.Qualify("demo", tool, out var name));
+        Assert.Null(name);
+    }
+}

@@ -15,6 +15,8 @@ public sealed class TelemetryCatalogueSpecs
         RuntimeHelpers.RunClassConstructor(typeof(SarkTelemetry).TypeHandle);
         RuntimeHelpers.RunClassConstructor(typeof(PolicyTelemetry).TypeHandle);
         RuntimeHelpers.RunClassConstructor(typeof(AuditTelemetry).TypeHandle);
+        // The front door's pure parts are compiled into this project; their instruments are on the same meter.
+        RuntimeHelpers.RunClassConstructor(typeof(Sark.Host.FrontDoor.HiddenTools).TypeHandle);
         var instruments = new List<Instrument>();
         using (var listener = new MeterListener())
         {

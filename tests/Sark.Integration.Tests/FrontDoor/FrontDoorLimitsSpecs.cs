@@ -3,10 +3,10 @@ using Sark.Integration.Tests.Infrastructure;
 
 namespace Sark.Integration.Tests.FrontDoor;
 
-/// <summary>No upstream; 3 sessions per node, 2 per caller, 1 legacy session that closes after 2 s without a message.</summary>
+/// <summary>The demo upstream (for <c>/servers/demo/mcp</c>); 3 sessions per node, 2 per caller, 1 legacy session that closes after 2 s without a message.</summary>
 public sealed class FrontDoorLimitsNodeFixture : FrontDoorNodeFixture
 {
-    protected override string Config => "sark.node.shutdown-drain = 2s\n" + TwoCallers + """
+    protected override string Config => "sark.node.shutdown-drain = 2s\nsark {\n" + NodeConfigs.DemoUpstream() + "\n}\n" + TwoCallers + """
 
         sark.front-door {
           max-sessions = 3
@@ -54,8 +54,7 @@ public sealed class FrontDoorLimitsSpecs(FrontDoorLimitsNodeFixture fixture) : I
     {
         using var timeout = new CancellationTokenSource(Timeout);
         const string Alice = FrontDoorNodeFixture.AliceKey;
-        // No upstream here: a session of /servers/{name}/mcp opens regardless (its tools/list would be not_found).
-        var single = new Uri(fixture.Node.BaseAddress, "/servers/any/mcp");
+        var single = new Uri(fixture.Node.BaseAddress, "/servers/demo/mcp");
         var first = await RawMcp.OpenSessionAsync(Http, single, Alice, timeout.Token);
         var second = await RawMcp.OpenSessionAsync(Http, fixture.Mcp, Alice, timeout.Token);
 

@@ -103,7 +103,7 @@ internal static class RawMcp
         return id;
     }
 
-    public static async Task DeleteSessionAsync(HttpClient http, Uri endpoint, string apiKey, string sessionId, CancellationToken cancellationToken)
+    public static async Task DeleteSessionAsync(HttpClient http, Uri endpoint, string? apiKey, string sessionId, CancellationToken cancellationToken)
     {
         using var request = WithSession(new HttpRequestMessage(HttpMethod.Delete, endpoint), apiKey, sessionId);
         using var response = await http.SendAsync(request, cancellationToken);

@@ -57,4 +57,23 @@ public sealed class FrontDoorStatelessSpecs(FrontDoorStatelessNodeFixture fixtur
         Assert.Equal(HttpStatusCode.MethodNotAllowed, delete.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, sse.StatusCode);
     }
+
+    [Fact]
+    public async Task Every_request_for_an_unknown_server_is_404_not_found_and_a_known_server_is_served()
+    {
+        var http = fixture.Node.Http;
+        var nobody = new Uri(fixture.Node.BaseAddress, "/servers/nobody/mcp");
+        var demo = new Uri(fixture.Node.BaseAddress, "/servers/demo/mcp");
+
+        using var initialize = await http.SendAsync(RawMcp.Post(nobody, RawMcp.InitializeBody, apiKey: null));
+        using var list = await http.SendAsync(RawMcp.Post(nobody, RawMcp.ListToolsBody, apiKey: null));
+        using var served = await http.SendAsync(RawMcp.Post(demo, RawMcp.ListToolsBody, apiKey: null));
+
+        Assert.Equal(HttpStatusCode.NotFound, initialize.StatusCode);
+        Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(initialize));
+        Assert.Equal(HttpStatusCode.NotFound, list.StatusCode);
+        Assert.Equal("not_found", await RawMcp.ErrorCodeAsync(list));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Contains("\"echo\"", await served.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
