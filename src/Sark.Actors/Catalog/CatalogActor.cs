@@ -25,10 +25,10 @@ internal static class CatalogCommands
     public sealed record UseUpstreams(IActorRef Upstreams);
 
     /// <summary>A connection's answer to a refresh: the listing (or the one server; empty when it is gone).</summary>
-    public sealed record Refreshed(RefreshKey Key, ImmutableArray<CatalogEntry> Servers) : INoSerializationVerificationNeeded;
+    public sealed record Refreshed(RefreshKey Key, ImmutableArray<CatalogEntry> Servers) : Cluster.ISarkClusterMessage;
 
     /// <summary>A refresh could not be made; stale entries stay and are served.</summary>
-    public sealed record RefreshFailed(RefreshKey Key, SarkError Error) : INoSerializationVerificationNeeded;
+    public sealed record RefreshFailed(RefreshKey Key, SarkError Error) : Cluster.ISarkClusterMessage;
 
     /// <summary>Expire a server (or everything when null). Replied to with <see cref="Invalidated"/>.</summary>
     public sealed record Invalidate(string? Server);

@@ -49,6 +49,23 @@ public sealed class EventJournal
     public long Append<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
         Append(new Slot(type, null, () => JsonSerializer.Serialize(payload, typeInfo)));
 
+    /// <summary>
+    /// In a cluster: where the events this node produces for every node (upstream states,
+    /// invocations) go as well, rendered (see <see cref="AppendShared"/>). Null on a node alone.
+    /// </summary>
+    internal Action<string, string>? Shared { get; set; }
+
+    /// <summary>Appends an event that every node of a cluster shows (and, in a cluster, sends it to the others).</summary>
+    internal long AppendShared<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    {
+        if (Shared is not { } shared)
+            return Append(type, payload, typeInfo);
+        var data = JsonSerializer.Serialize(payload, typeInfo);
+        var id = Append(type, data);
+        shared(type, data);
+        return id;
+    }
+
     private long Append(Slot slot)
     {
         TaskCompletionSource signal;

@@ -9,8 +9,15 @@ internal static class NodeEvents
     /// <summary>More catalog changes than this at once are one <c>catalog_changed</c> event, not one event per server.</summary>
     public const int MaxServerEventsPerChange = 100;
 
+    /// <summary>An <c>upstream_state</c> event when the state or the breaker differs from <paramref name="previous"/>.</summary>
+    public static void UpstreamStateChanged(EventJournal? journal, UpstreamStatus? previous, UpstreamStatus status)
+    {
+        if (journal is not null && (previous is null || previous.State != status.State || previous.Breaker != status.Breaker))
+            UpstreamState(journal, status);
+    }
+
     public static void UpstreamState(EventJournal journal, UpstreamStatus status) =>
-        journal.Append(GatewayEventTypes.UpstreamState, new UpstreamStateEvent(
+        journal.AppendShared(GatewayEventTypes.UpstreamState, new UpstreamStateEvent(
             status.Name, status.Kind.ToConfigName(), ToSnake(status.State.ToString()), ToSnake(status.Breaker.ToString()), status.RestartCount, status.LastError),
             EventJsonContext.Default.UpstreamStateEvent);
 
@@ -21,7 +28,7 @@ internal static class NodeEvents
         journal.Append(GatewayEventTypes.CatalogChanged, new CatalogChangedEvent(registered, removed, toolsChanged), EventJsonContext.Default.CatalogChangedEvent);
 
     public static void Invocation(EventJournal journal, string requestId, string server, string tool, string outcome, TimeSpan duration) =>
-        journal.Append(GatewayEventTypes.Invocation, new InvocationEvent(requestId, server, tool, outcome, Math.Round(duration.TotalMilliseconds, 3)),
+        journal.AppendShared(GatewayEventTypes.Invocation, new InvocationEvent(requestId, server, tool, outcome, Math.Round(duration.TotalMilliseconds, 3)),
             EventJsonContext.Default.InvocationEvent);
 
     /// <summary>The server named in an event's data (<c>{"server": ...}</c>), if any.</summary>

@@ -20,13 +20,18 @@ namespace Sark.Actors.Hosting;
 internal sealed class SarkRoot : UntypedActor
 {
     public SarkRoot(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops)
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops, Cluster.ClusterServices? cluster)
     {
         if (audit is not null)
             Context.ActorOf(AuditWriter.Props(audit), "audit");
         var policy = options.Policy is { } policyOptions ? Context.ActorOf(PolicyDecisionPoint.Props(policyOptions, decisions), "policy") : null;
         var catalog = Context.ActorOf(CatalogActor.Props(options, view, journal), "catalog");
-        var upstreams = Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board, journal), "upstreams");
+        // In a cluster the upstreams are sharded entities; the manager routes to their regions.
+        var upstreams = cluster is null
+            ? Context.ActorOf(UpstreamManager.Props(options, catalog, connectionProps, board, journal), "upstreams")
+            : Context.ActorOf(Cluster.ShardedUpstreams.Props(options, cluster, board, connectionProps), "upstreams");
+        if (cluster is not null)
+            Context.ActorOf(Cluster.ClusterSync.Props(options, catalog, cluster), "cluster-sync");
         var streams = Context.ActorOf(EventStreamManager.Props(options.Events.MaxStreams), "streams");
         catalog.Tell(new CatalogCommands.UseUpstreams(upstreams));
         var registry = ActorRegistry.For(Context.System);
@@ -49,8 +54,8 @@ internal sealed class SarkRoot : UntypedActor
     public sealed record Children(IActorRef Upstreams, IActorRef Catalog, IActorRef Streams, IActorRef? Policy);
 
     public static Props Props(
-        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops = null) =>
-        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions, audit, ops));
+        SarkOptions options, TaskCompletionSource<Children> children, Func<UpstreamOptions, IActorRef, Props>? connectionProps, CircuitBoard board, CatalogView view, EventJournal journal, DecisionCache decisions, AuditLog? audit, SarkRuntime.OpsHost? ops = null, Cluster.ClusterServices? cluster = null) =>
+        Akka.Actor.Props.Create(() => new SarkRoot(options, children, connectionProps, board, view, journal, decisions, audit, ops, cluster));
 
     protected override void OnReceive(object message) => Unhandled(message);
 }
@@ -93,9 +98,22 @@ internal static class SarkRuntime
             SarkOpsHostingExtensions.Record(system, opsHost.Listening.Task);
         }
 
-        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit, opsHost), "sark");
+        var cluster = options.Cluster.Enabled ? ClusterServicesOf(system, journal) : null;
+        var root = system.ActorOf(SarkRoot.Props(options, children, connectionProps, board, view, journal, decisions, audit, opsHost, cluster), "sark");
         var gateway = new SarkGateway(options, children.Task, board, view, system.Scheduler, journal, decisions, audit, loggers?.CreateLogger<SarkGateway>());
         opsHost?.Services.UseGateway(gateway);
         return (root, gateway);
+    }
+
+    /// <summary>The cluster mode's shared parts; refuses a system that was not set up with <c>WithSarkCluster</c>.</summary>
+    private static Cluster.ClusterServices ClusterServicesOf(ActorSystem system, EventJournal journal)
+    {
+        if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+            throw new SarkConfigException("sark.cluster.enabled is on, but the actor system is not a cluster member: call WithSarkCluster(options) before WithSarkGateway(options).");
+        if (system.Name != "sark")
+            throw new SarkConfigException($"sark.cluster.enabled is on, but the actor system is named '{system.Name}'; the nodes of a cluster are named sark (akka.tcp://sark@HOST:PORT).");
+        var services = new Cluster.ClusterServices(system, journal);
+        services.ShareJournal();
+        return services;
     }
 }

@@ -82,8 +82,7 @@ internal sealed class UpstreamManager : UntypedActor
             case StatusChanged changed:
                 var previous = _statuses.GetValueOrDefault(changed.Status.Name);
                 _statuses[changed.Status.Name] = changed.Status;
-                if (_journal is not null && (previous is null || previous.State != changed.Status.State || previous.Breaker != changed.Status.Breaker))
-                    Events.NodeEvents.UpstreamState(_journal, changed.Status);
+                Events.NodeEvents.UpstreamStateChanged(_journal, previous, changed.Status);
                 break;
             case ListUpstreams:
                 Sender.Tell(new UpstreamList([.. _statuses.Values]));

@@ -16,7 +16,8 @@ public static class UpstreamCommands
 
     /// <summary>
     /// Call a tool. Replied to with <see cref="UpstreamReplies.ToolCallCompleted"/> or
-    /// <see cref="UpstreamReplies.ToolCallFailed"/>.
+    /// <see cref="UpstreamReplies.ToolCallFailed"/>. It never crosses nodes (it carries in-process
+    /// objects): in a cluster the manager sends its wire form, <c>ClusterCall</c>, instead.
     /// </summary>
     public sealed record CallTool(
         string RequestId, string Upstream, string Tool, JsonElement? Arguments, TimeSpan? Timeout)
@@ -48,7 +49,7 @@ public static class UpstreamCommands
     /// or <see cref="UpstreamReplies.ToolCallFailed"/>; cancelled with <see cref="CancelCall"/> like a tool call.
     /// </summary>
     public sealed record ForwardRequest(string RequestId, string Upstream, string Method, JsonElement? Params, TimeSpan Timeout)
-        : IUpstreamMessage, INoSerializationVerificationNeeded
+        : IUpstreamMessage, Cluster.ISarkClusterMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"ForwardRequest {{ RequestId = {RequestId}, Upstream = {Upstream}, Method = {Method} }}";
@@ -58,13 +59,13 @@ public static class UpstreamCommands
     /// The catalog asks an upstream to read a part of its listing again. Answered (to the catalog)
     /// with <see cref="Catalog.CatalogCommands.Refreshed"/> or <see cref="Catalog.CatalogCommands.RefreshFailed"/>.
     /// </summary>
-    public sealed record RefreshCatalog(Catalog.RefreshKey Key) : IUpstreamMessage
+    public sealed record RefreshCatalog(Catalog.RefreshKey Key) : IUpstreamMessage, Cluster.ISarkClusterMessage
     {
         public string Upstream => Key.Upstream;
     }
 
     /// <summary>The caller gave up on a call: cancel it upstream. No reply.</summary>
-    public sealed record CancelCall(string RequestId, string Upstream) : IUpstreamMessage;
+    public sealed record CancelCall(string RequestId, string Upstream) : IUpstreamMessage, Cluster.ISarkClusterMessage;
 
     /// <summary>What an operator can do to an upstream (the ops console's <c>upstream stop|start|restart</c>).</summary>
     public enum OperatorAction
@@ -84,7 +85,7 @@ public static class UpstreamCommands
     /// once the old connection is gone (stop, restart) or the new one is started (start, restart),
     /// or with <see cref="UpstreamReplies.OperatorFailed"/> (<c>not_found</c>).
     /// </summary>
-    public sealed record Operate(string Upstream, OperatorAction Action) : IUpstreamMessage;
+    public sealed record Operate(string Upstream, OperatorAction Action) : IUpstreamMessage, Cluster.ISarkClusterMessage;
 
     /// <summary>Replied to with <see cref="UpstreamReplies.UpstreamList"/>.</summary>
     public sealed class ListUpstreams
@@ -100,20 +101,20 @@ public static class UpstreamCommands
 /// <summary>Replies from the upstream tree.</summary>
 public static class UpstreamReplies
 {
-    public sealed record ToolCallCompleted(string RequestId, JsonElement Result, bool IsError)
-        : INoSerializationVerificationNeeded;
+    public sealed record ToolCallCompleted(string RequestId, JsonElement Result, bool IsError) : Cluster.ISarkClusterMessage;
 
-    public sealed record ToolCallFailed(string RequestId, SarkError Error) : INoSerializationVerificationNeeded;
+    public sealed record ToolCallFailed(string RequestId, SarkError Error) : Cluster.ISarkClusterMessage;
 
     /// <summary>The raw result of a <see cref="UpstreamCommands.ForwardRequest"/>.</summary>
-    public sealed record RequestCompleted(string RequestId, JsonElement Result) : INoSerializationVerificationNeeded;
+    public sealed record RequestCompleted(string RequestId, JsonElement Result) : Cluster.ISarkClusterMessage;
 
     public sealed record UpstreamList(ImmutableArray<UpstreamStatus> Upstreams);
 
     /// <summary>An operator's command took effect. <paramref name="PreviousProcessId"/> is the process before it (stdio); <paramref name="At"/> is when, by the scheduler.</summary>
-    public sealed record OperatorDone(string Upstream, UpstreamCommands.OperatorAction Action, int? PreviousProcessId, DateTimeOffset At, string Message);
+    public sealed record OperatorDone(string Upstream, UpstreamCommands.OperatorAction Action, int? PreviousProcessId, DateTimeOffset At, string Message)
+        : Cluster.ISarkClusterMessage;
 
-    public sealed record OperatorFailed(string Upstream, SarkError Error) : INoSerializationVerificationNeeded;
+    public sealed record OperatorFailed(string Upstream, SarkError Error) : Cluster.ISarkClusterMessage;
 }
 
 /// <summary>What a connection actor tells its circuit (its owner) about itself.</summary>

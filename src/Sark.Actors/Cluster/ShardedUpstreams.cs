@@ -1,0 +1,290 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.DistributedData;
+using Akka.Event;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using Sark.Actors.Upstreams;
+using static Sark.Actors.Cluster.ClusterMessages;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Cluster;
+
+/// <summary>
+/// The upstream manager of a cluster node (<c>/user/sark/upstreams</c>, in place of
+/// <see cref="UpstreamManager"/>): still the router of every upstream-addressed message, but to
+/// the shard regions (one per role; a proxy where this node lacks the role) instead of children.
+/// It wakes every configured upstream once this node is up, keeps every upstream's status
+/// (from distributed data) and writes this node's <see cref="CircuitBoard"/> from them, and
+/// answers the calls it routed: replies come back through it, so that a call whose host becomes
+/// unreachable or leaves fails at once with <c>upstream_unavailable</c>.
+/// </summary>
+internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWithTimers
+{
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(5);
+    private readonly SarkOptions _options;
+    private readonly ClusterServices _services;
+    private readonly CircuitBoard _board;
+    private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
+    private readonly UpstreamDirectory _directory;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, IActorRef> _regions = new(StringComparer.Ordinal);
+    private bool _up;
+    private bool _woken;
+
+    public ShardedUpstreams(SarkOptions options, ClusterServices services, CircuitBoard board, Func<UpstreamOptions, IActorRef, Props>? connectionProps)
+    {
+        _options = options;
+        _services = services;
+        _board = board;
+        _connectionProps = connectionProps ?? UpstreamManager.ConnectionProps;
+        _directory = new UpstreamDirectory(options);
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(SarkOptions options, ClusterServices services, CircuitBoard board, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null) =>
+        Akka.Actor.Props.Create(() => new ShardedUpstreams(options, services, board, connectionProps));
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    private sealed record RegionsStarted(ImmutableArray<(ShardGroup Group, IActorRef Region)> Regions);
+
+    private sealed record RegionsFailed(Exception Cause);
+
+    private sealed class Sweep
+    {
+        public static readonly Sweep Instance = new();
+    }
+
+    protected override void PreStart()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+        _services.Replicator.Tell(Dsl.Subscribe(ClusterKeys.Statuses, Self));
+        Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, SweepEvery);
+        StartRegions();
+    }
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private void StartRegions()
+    {
+        var sharding = ClusterSharding.Get(Context.System);
+        var settings = ClusterShardingSettings.Create(Context.System).WithRememberEntities(true);
+        var extractor = new UpstreamShards.Extractor(_options.Cluster.Shards);
+        var (self, options, services, connectionProps) = (Self, _options, _services, _connectionProps);
+        Props EntityProps(string name) =>
+            UpstreamEntity.Props(name, options.Upstreams.GetValueOrDefault(name), services, self, connectionProps);
+
+        async Task<(ShardGroup, IActorRef)> Start(ShardGroup group) => (group, group.HostedHere
+            ? await sharding.StartAsync(group.TypeName, EntityProps, settings.WithRole(group.Role), extractor).ConfigureAwait(false)
+            : await sharding.StartProxyAsync(group.TypeName, group.Role!, extractor).ConfigureAwait(false));
+
+        Task.WhenAll(UpstreamShards.Plan(_options).Select(Start)).PipeTo(self,
+            success: started => new RegionsStarted([.. started]),
+            failure: ex => new RegionsFailed(ex));
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case RegionsStarted started:
+                foreach (var (group, region) in started.Regions)
+                {
+                    foreach (var upstream in group.Upstreams)
+                        _regions[upstream] = region;
+                    _log.Info("Cluster: upstreams {Upstreams} in shard region {Region} ({Mode})",
+                        string.Join(", ", group.Upstreams), group.TypeName, group.HostedHere ? "hosted here" : "proxy");
+                }
+
+                Become(Routing);
+                Stash.UnstashAll();
+                Wake();
+                break;
+            case RegionsFailed failed:
+                // The tree's supervisor restarts this actor, which starts the regions again.
+                throw new InvalidOperationException("The upstream shard regions could not be started.", failed.Cause);
+            case var _ when Common(message):
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
+    }
+
+    private void Routing(object message)
+    {
+        switch (message)
+        {
+            case CallTool call when _regions.TryGetValue(call.Upstream, out var region):
+                Track(call.RequestId, call.Upstream, call.Timeout, call.Progress, call.ClientRequests);
+                region.Tell(ClusterCall.From(call, Self), Self);
+                break;
+            case ForwardRequest request when _regions.TryGetValue(request.Upstream, out var region):
+                Track(request.RequestId, request.Upstream, request.Timeout, null, null);
+                region.Tell(request, Self);
+                break;
+            case CancelCall cancel when _regions.TryGetValue(cancel.Upstream, out var region):
+                _directory.Complete(cancel.RequestId);
+                region.Tell(cancel, Self);
+                break;
+            case Operate or RefreshCatalog when _regions.TryGetValue(((IUpstreamMessage)message).Upstream, out var region):
+                region.Forward(message);
+                break;
+            case IUpstreamMessage unknown:
+                RefuseUnknown(unknown);
+                break;
+            case ToolCallCompleted completed:
+                _directory.Complete(completed.RequestId)?.ReplyTo.Tell(completed);
+                break;
+            case ToolCallFailed failed:
+                _directory.Complete(failed.RequestId)?.ReplyTo.Tell(failed);
+                break;
+            case RequestCompleted completed:
+                _directory.Complete(completed.RequestId)?.ReplyTo.Tell(completed);
+                break;
+            case CallProgress progress:
+                _directory.Find(progress.RequestId)?.Progress?.Report(progress.Progress);
+                break;
+            case ClientRequest request:
+                OnClientRequest(request);
+                break;
+            case ClientNotify notify:
+                _directory.Find(notify.RequestId)?.Client?.Notify(notify.Method, notify.Params);
+                break;
+            default:
+                if (!Common(message))
+                    Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>What is handled the same while the regions start and after.</summary>
+    private bool Common(object message)
+    {
+        switch (message)
+        {
+            case HostedStatus hosted:
+                Apply(hosted);
+                return true;
+            case Changed changed when changed.Key.Equals(ClusterKeys.Statuses):
+                foreach (var (_, hosted) in changed.Get(ClusterKeys.Statuses).Entries)
+                    Apply(hosted);
+                return true;
+            case ListUpstreams:
+                Sender.Tell(new UpstreamList(_directory.Statuses(Now)));
+                return true;
+            case ClusterEvent.MemberUp up:
+                if (up.Member.Address.Equals(Akka.Cluster.Cluster.Get(Context.System).SelfAddress))
+                {
+                    _up = true;
+                    Wake();
+                }
+
+                Refresh(_directory.NodeBack(up.Member.Address.ToString()));
+                return true;
+            case ClusterEvent.ReachableMember reachable:
+                Refresh(_directory.NodeBack(reachable.Member.Address.ToString()));
+                return true;
+            case ClusterEvent.UnreachableMember unreachable:
+                NodeLost(unreachable.Member.Address.ToString(), "is unreachable");
+                return true;
+            case ClusterEvent.MemberRemoved removed:
+                NodeLost(removed.Member.Address.ToString(), "left the cluster");
+                return true;
+            case Sweep:
+                foreach (var expired in _directory.TakeExpired(Now))
+                    _log.Debug("Cluster: no answer to request {RequestId} (upstream {Upstream}) before its deadline; forgotten", expired.RequestId, expired.Upstream);
+                return true;
+            case ClusterEvent.IMemberEvent or ClusterEvent.IReachabilityEvent or ClusterEvent.CurrentClusterState:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Every node wakes every upstream once it is up and the regions run (remembered from then on; idempotent).</summary>
+    private void Wake()
+    {
+        if (_woken || !_up || _regions.Count == 0)
+            return;
+        _woken = true;
+        foreach (var (upstream, region) in _regions)
+            region.Tell(new WakeUpstream(upstream));
+    }
+
+    private void Track(string requestId, string upstream, TimeSpan? timeout, IProgress<ToolProgress>? progress, IUpstreamClient? client)
+    {
+        var wait = (timeout ?? _options.Upstreams[upstream].CallTimeout) + _options.AskMargin + SweepEvery;
+        _directory.Track(new UpstreamDirectory.PendingCall(requestId, upstream, Sender, progress, client, Now + wait));
+    }
+
+    private void Apply(HostedStatus hosted)
+    {
+        if (_directory.Apply(hosted))
+            Refresh([hosted.Status.Name]);
+    }
+
+    private void Refresh(ImmutableArray<string> upstreams)
+    {
+        foreach (var upstream in upstreams)
+            _board.Publish(upstream, _directory.BoardOf(upstream, Now));
+    }
+
+    private void NodeLost(string host, string what)
+    {
+        if (host == _services.Host)
+            return;
+        var upstreams = _directory.NodeLost(host);
+        Refresh(upstreams);
+        var calls = _directory.TakeCallsHostedAt(host);
+        if (upstreams.Length > 0 || calls.Length > 0)
+            _log.Warning("Cluster: node {Host} {What}; upstreams {Upstreams} move to other nodes, {Calls} calls in flight there fail", host, what, string.Join(", ", upstreams), calls.Length);
+        foreach (var call in calls)
+        {
+            call.ReplyTo.Tell(new ToolCallFailed(call.RequestId, new SarkError(SarkErrorCode.UpstreamUnavailable,
+                $"Upstream '{call.Upstream}' was lost with its node {host} ({what}) while the call was in flight; whether it ran is unknown. The upstream restarts on another node; try again.",
+                RetryAfter: _options.Cluster.StableAfter)));
+        }
+    }
+
+    private void OnClientRequest(ClientRequest request)
+    {
+        if (_directory.Find(request.RequestId)?.Client is not { } client)
+        {
+            Sender.Tell(new ClientReply(null, $"The call {request.RequestId} is over or has no client.", null));
+            return;
+        }
+
+        client.RequestAsync(request.Method, request.Params, CancellationToken.None).PipeTo(Sender,
+            success: result => new ClientReply(result, null, null),
+            failure: ex =>
+            {
+                var cause = ex is AggregateException { InnerException: { } inner } ? inner : ex;
+                return new ClientReply(null, cause.Message, cause is ModelContextProtocol.McpProtocolException protocol ? (int)protocol.ErrorCode : null);
+            });
+    }
+
+    private void RefuseUnknown(IUpstreamMessage message)
+    {
+        var known = string.Join(", ", _options.Upstreams.Keys.Order(StringComparer.Ordinal));
+        switch (message)
+        {
+            case CallTool or ForwardRequest:
+                var requestId = message is CallTool call ? call.RequestId : ((ForwardRequest)message).RequestId;
+                Sender.Tell(new ToolCallFailed(requestId, new SarkError(SarkErrorCode.NotFound,
+                    $"Server '{message.Upstream}' is not known to this node. List the servers to see which are.")));
+                break;
+            case Operate operate:
+                Sender.Tell(new OperatorFailed(operate.Upstream, new SarkError(SarkErrorCode.NotFound, $"No upstream '{operate.Upstream}'. Upstreams: {known}.")));
+                break;
+        }
+    }
+}

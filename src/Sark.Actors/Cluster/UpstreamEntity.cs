@@ -1,0 +1,162 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.DistributedData;
+using Akka.Event;
+using Sark.Actors.Catalog;
+using Sark.Actors.Configuration;
+using Sark.Actors.Errors;
+using Sark.Actors.Upstreams;
+using static Sark.Actors.Cluster.ClusterMessages;
+using static Sark.Actors.Upstreams.UpstreamCommands;
+using static Sark.Actors.Upstreams.UpstreamReplies;
+
+namespace Sark.Actors.Cluster;
+
+/// <summary>
+/// One upstream as a sharded entity (entity id = upstream name): a thin parent around the same
+/// <see cref="UpstreamCircuit"/> (BackoffSupervisor and connection actor) a node alone runs.
+/// It turns the wire form of a call back into a local one with relays to the caller's node, and
+/// publishes what its circuit reports to the whole cluster: the status (distributed data, and
+/// straight to this node's manager), the catalog listing (distributed data) and its events
+/// (this node's journal, which shares them). It stops when its circuit stops.
+/// </summary>
+internal sealed class UpstreamEntity : UntypedActor
+{
+    private readonly string _name;
+    private readonly UpstreamOptions? _options;
+    private readonly ClusterServices _services;
+    private readonly IActorRef _manager;
+    private readonly Func<UpstreamOptions, IActorRef, Props> _connectionProps;
+    private readonly string _incarnation = Guid.NewGuid().ToString("N");
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef _circuit = ActorRefs.Nobody;
+    private UpstreamStatus? _status;
+    private ImmutableArray<CatalogEntry> _servers = [];
+    private string? _health;
+    private long _seq;
+
+    public UpstreamEntity(string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps)
+    {
+        _name = name;
+        _options = options;
+        _services = services;
+        _manager = manager;
+        _connectionProps = connectionProps;
+    }
+
+    public static Props Props(
+        string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps) =>
+        Akka.Actor.Props.Create(() => new UpstreamEntity(name, options, services, manager, connectionProps));
+
+    protected override void PreStart()
+    {
+        if (_options is null)
+        {
+            _log.Warning("Upstream entity {Upstream} is not configured on this node; every node must share the upstream configuration", _name);
+            return;
+        }
+
+        // No board: in a cluster the manager of every node writes its own board from the statuses.
+        _circuit = Context.ActorOf(UpstreamCircuit.Props(_options, Self, _connectionProps, board: null), "circuit");
+        Context.Watch(_circuit);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case IUpstreamMessage unknown when _options is null:
+                RefuseUnknown(unknown);
+                break;
+            case ClusterCall call:
+                _circuit.Tell(ToLocal(call), call.ReplyTo);
+                break;
+            case WakeUpstream:
+                break;
+            case IUpstreamMessage routed:
+                _circuit.Forward(routed);
+                break;
+            case UpstreamManager.StatusChanged changed:
+                OnStatus(changed.Status);
+                break;
+            case CatalogCommands.UpsertServers upsert:
+                _servers = upsert.Servers;
+                _health = null;
+                PublishListing();
+                break;
+            case CatalogCommands.ReplaceTools replace:
+                _servers = [.. _servers.Select(e => e.Server.ServerName == replace.Server
+                    ? new CatalogEntry(e.Server with { ToolsCount = replace.Tools.Length }, replace.Tools)
+                    : e)];
+                PublishListing();
+                break;
+            case CatalogCommands.SetHealth health:
+                _health = health.HealthStatus;
+                PublishListing();
+                break;
+            case CatalogCommands.Expire expire:
+                _services.Mediator.Tell(new Publish(ClusterKeys.CatalogTopic, new CatalogExpire(expire.Upstream, expire.Server)));
+                break;
+            case UpdateSuccess:
+                break;
+            case IUpdateFailure failure:
+                _log.Warning("Upstream {Upstream}: a distributed-data write failed: {Failure}", _name, failure);
+                break;
+            case Terminated terminated when terminated.ActorRef.Equals(_circuit):
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>The local call the circuit takes; the relays talk to the manager that routed it.</summary>
+    private static CallTool ToLocal(ClusterCall call) =>
+        new(call.RequestId, call.Upstream, call.Tool, call.Arguments, call.Timeout)
+        {
+            Server = call.Server,
+            TraceParent = call.TraceParent,
+            BearerToken = call.BearerToken,
+            Progress = call.WantsProgress ? new ProgressRelay(call.ReplyTo, call.RequestId) : null,
+            ClientRequests = call.WantsClient ? new ClientRelay(call.ReplyTo, call.RequestId, call.Timeout ?? TimeSpan.FromSeconds(30)) : null,
+        };
+
+    private void OnStatus(UpstreamStatus status)
+    {
+        Events.NodeEvents.UpstreamStateChanged(_services.Journal, _status, status);
+        _status = status;
+        var hosted = new HostedStatus(status, _services.Host, _incarnation, ++_seq, DateTimeOffset.UtcNow);
+        _manager.Tell(hosted);
+        _services.Replicator.Tell(Dsl.Update(ClusterKeys.Statuses, LWWDictionary<string, HostedStatus>.Empty, WriteLocal.Instance,
+            map => map.SetItem(_services.Self, _name, hosted)));
+    }
+
+    private void PublishListing()
+    {
+        var listing = new UpstreamListing(_name, _servers, _health, _services.Host, _incarnation, ++_seq);
+        _services.Replicator.Tell(Dsl.Update(ClusterKeys.Catalog, LWWDictionary<string, UpstreamListing>.Empty, WriteLocal.Instance,
+            map => map.SetItem(_services.Self, _name, listing)));
+    }
+
+    private void RefuseUnknown(IUpstreamMessage message)
+    {
+        var error = new SarkError(SarkErrorCode.NotFound, $"Upstream '{_name}' is not configured on node {_services.Host}; every node must share the upstream configuration.");
+        switch (message)
+        {
+            case ClusterCall call:
+                call.ReplyTo.Tell(new ToolCallFailed(call.RequestId, error));
+                break;
+            case ForwardRequest request:
+                Sender.Tell(new ToolCallFailed(request.RequestId, error));
+                break;
+            case Operate operate:
+                Sender.Tell(new OperatorFailed(operate.Upstream, error));
+                break;
+            case RefreshCatalog refresh:
+                Sender.Tell(new CatalogCommands.RefreshFailed(refresh.Key, error));
+                break;
+        }
+    }
+}
