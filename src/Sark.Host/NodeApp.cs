@@ -45,7 +45,7 @@ internal static class NodeApp
         builder.Services.AddAkka("sark", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers => loggers.ClearLoggers().AddLoggerFactory());
-            akka.WithNodeCluster(options.Cluster, config);
+            akka.WithNodeCluster(options, config);
             akka.WithSarkGateway(options);
             akka.WithSarkOps(config);
         });
