@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Sark.Integration.Tests.Infrastructure;
@@ -118,6 +119,57 @@ internal sealed class NodeCluster : IAsyncDisposable
             $"node {index + 1} seeing exactly nodes {string.Join(", ", addresses.Select(a => a + 1))} up");
     }
 
+    /// <summary>True while node <paramref name="index"/> runs.</summary>
+    public bool IsRunning(int index) => _nodes[index] is { HasExited: false };
+
+    /// <summary>
+    /// Which node runs each upstream's process: the upstreams' PIDs as node <paramref name="via"/>
+    /// reports them (<c>GET /api/v1/upstreams</c>), each matched to the node process that is its
+    /// parent. An upstream that is not ready or whose process no running node owns is absent.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, int>> HostsAsync(int via)
+    {
+        using var response = await Node(via).Http.GetAsync(new Uri("/api/v1/upstreams", UriKind.Relative));
+        var hosts = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (!response.IsSuccessStatusCode)
+            return hosts;
+        var children = Enumerable.Range(0, Size).Where(IsRunning).ToDictionary(i => i, i => ProcessTools.ChildrenOf(Node(i).ProcessId));
+        foreach (var upstream in JsonNode.Parse(await response.Content.ReadAsStringAsync())!["upstreams"]!.AsArray())
+        {
+            if ((string?)upstream!["state"] != "ready" || upstream["process_id"] is not { } pid)
+                continue;
+            foreach (var (node, pids) in children)
+            {
+                if (pids.Contains((int)pid))
+                    hosts[(string)upstream["name"]!] = node;
+            }
+        }
+
+        return hosts;
+    }
+
+    /// <summary>Polls until every one of <paramref name="upstreams"/> is ready and hosted by a running node (as node <paramref name="via"/> sees it).</summary>
+    public Task<IReadOnlyDictionary<string, int>> UntilHostedAsync(int via, IReadOnlyList<string> upstreams, Func<IReadOnlyDictionary<string, int>, bool>? also = null) =>
+        Eventually.UntilAsync(
+            () => HostsAsync(via),
+            hosts => upstreams.All(hosts.ContainsKey) && (also?.Invoke(hosts) ?? true),
+            MembershipTimeout,
+            $"every upstream ({string.Join(", ", upstreams)}) ready and hosted, seen from node {via + 1}");
+
+    /// <summary>One <c>echo</c> call to <paramref name="upstream"/> through node <paramref name="via"/>'s REST API.</summary>
+    public async Task<CallOutcome> CallAsync(int via, string upstream, string message)
+    {
+        var clock = Stopwatch.StartNew();
+        using var response = await Node(via).Http.PostAsJsonAsync(
+            new Uri("/api/v1/invoke", UriKind.Relative), new { server = upstream, tool = "echo", parameters = new { message } });
+        var body = await response.Content.ReadAsStringAsync();
+        var requestId = response.Headers.TryGetValues("X-Request-ID", out var ids) ? ids.Single() : "";
+        var json = body.Length > 0 && body[0] == '{' ? JsonNode.Parse(body) : null;
+        var ok = response.IsSuccessStatusCode && (string?)json?["status"] == "success"
+            && (string?)json?["result"]?["content"]?[0]?["text"] == "Echo: " + message;
+        return new CallOutcome(ok, (int)response.StatusCode, (string?)json?["error"]?["code"], requestId, clock.Elapsed, body);
+    }
+
     public async ValueTask DisposeAsync()
     {
         var failures = new List<Exception>();
@@ -159,4 +211,10 @@ internal sealed class NodeCluster : IAsyncDisposable
         await action();
         return clock.Elapsed;
     }
+}
+
+/// <summary>How one call went: success (the echo came back), else the HTTP status and error code.</summary>
+internal sealed record CallOutcome(bool Ok, int Status, string? Code, string RequestId, TimeSpan Took, string Body)
+{
+    public override string ToString() => Ok ? $"ok in {Took.TotalMilliseconds:0}ms" : $"{Status} {Code} in {Took.TotalMilliseconds:0}ms: {Body}";
 }

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Npgsql;
+using Sark.Integration.Tests.Infrastructure;
+using Sark.Integration.Tests.Ops;
+using Xunit.Abstractions;
+
+namespace Sark.Integration.Tests.Cluster;
+
+/// <summary>
+/// Upstreams as sharded entities over three node processes: each stdio process runs on exactly
+/// one node, a call through any node reaches it, every call's audit lands in one PostgreSQL, a
+/// <c>kill -9</c> of the hosting node moves its upstreams to the survivors (the hand-over time is
+/// measured: from the kill to the next successful call), and a graceful leave hands them over
+/// with no failed call.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
+{
+    private static readonly string[] Upstreams = ["demo-a", "demo-b", "demo-c"];
+
+    /// <summary>A call that has not answered by then counts as a hang.</summary>
+    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(15);
+
+    private static string UpstreamBlocks() => string.Concat(Upstreams.Select(name => NodeConfigs.DemoUpstream().Replace("upstreams.demo ", $"upstreams.{name} ", StringComparison.Ordinal) + "\n"));
+
+    [Fact]
+    public async Task Upstreams_live_on_one_node_each_answer_through_every_node_audit_to_one_database_and_move_when_their_node_dies_or_leaves()
+    {
+        await using var postgres = await PostgresServer.StartNewAsync();
+        var database = await postgres.CreateDatabaseAsync("audit_cluster");
+        await using var cluster = await NodeCluster.StartAsync(UpstreamBlocks() + $$"""
+            audit {
+              store = postgres
+              postgres.connection-string = {{NodeConfigs.Quote(database)}}
+              batch.interval = 200ms
+            }
+            """);
+        await cluster.UntilMembersUpAsync(0, 0, 1, 2);
+
+        // Each stdio process on exactly one node, whichever node is asked.
+        var hosts = await cluster.UntilHostedAsync(0, Upstreams);
+        Assert.Equal(hosts, await cluster.UntilHostedAsync(2, Upstreams));
+        var processes = Enumerable.Range(0, NodeCluster.Size).Sum(i => ProcessTools.ChildrenOf(cluster.Node(i).ProcessId).Count);
+        Assert.Equal(Upstreams.Length, processes);
+        output.WriteLine("hosts: " + string.Join(", ", hosts.Select(h => $"{h.Key} on node {h.Value + 1}")));
+
+        // Through every node to every upstream, whichever node hosts it (each call once, no retry).
+        await Eventually.UntilAsync(
+            async () => await Task.WhenAll(Enumerable.Range(0, NodeCluster.Size).Select(i => cluster.CallAsync(i, Upstreams[0], "warm"))),
+            calls => calls.All(c => c.Ok), NodeCluster.MembershipTimeout, "a first call through every node");
+        var requestIds = new List<string>();
+        for (var via = 0; via < NodeCluster.Size; via++)
+        {
+            foreach (var upstream in Upstreams)
+            {
+                var call = await cluster.CallAsync(via, upstream, $"{upstream} via node {via + 1}");
+                Assert.True(call.Ok, $"{upstream} through node {via + 1} (hosted on node {hosts[upstream] + 1}): {call}");
+                requestIds.Add(call.RequestId);
+            }
+        }
+
+        // Audit: every one of those calls is in the one table, whichever node took it.
+        Assert.Equal(requestIds.Count, requestIds.Distinct().Count());
+        await Eventually.UntilAsync(() => AuditedAsync(database, requestIds), n => n == requestIds.Count, TimeSpan.FromSeconds(20),
+            $"the audit of all {requestIds.Count} calls in PostgreSQL");
+
+        // kill -9 of the node that hosts an upstream (node 3 when it hosts one); calls go through another node.
+        var (upstream1, host1) = hosts.OrderByDescending(h => h.Value).First();
+        var via1 = host1 == 0 ? 1 : 0;
+        var handOver = await KillAndCallUntilServedAsync(cluster, host1, via1, upstream1);
+        output.WriteLine($"kill -9 of node {host1 + 1}: {upstream1} served again through node {via1 + 1} after {handOver.TotalSeconds:0.0}s");
+        var moved = await cluster.UntilHostedAsync(via1, Upstreams);
+        Assert.DoesNotContain(host1, moved.Values);
+
+        // The node comes back; then a graceful leave of a node that hosts an upstream: no call fails.
+        await cluster.StartNodeAsync(host1);
+        await cluster.UntilMembersUpAsync(via1, 0, 1, 2);
+        var (upstream2, host2) = moved.OrderBy(h => h.Value == via1 ? 1 : 0).First();
+        var via2 = Enumerable.Range(0, NodeCluster.Size).First(i => i != host2 && cluster.IsRunning(i));
+        Assert.NotEqual(host2, via2);
+        var leaving = cluster.Node(host2);
+        var failures = new List<CallOutcome>();
+        var served = 0;
+        var leave = await SarkCli.RunAsync([cluster.Ops(via2), "cluster", "leave", cluster.Address(host2)]);
+        Assert.True(leave.ExitCode == 0, leave.ToString());
+        var clock = Stopwatch.StartNew();
+        IReadOnlyDictionary<string, int> after = new Dictionary<string, int>();
+        while (clock.Elapsed < NodeCluster.MembershipTimeout)
+        {
+            var call = await cluster.CallAsync(via2, upstream2, $"during the leave {served}");
+            Assert.True(call.Took < CallBound, $"a call during the leave hung: {call}");
+            if (call.Ok)
+                served++;
+            else
+                failures.Add(call);
+            if (leaving.HasExited && (after = await cluster.HostsAsync(via2)).TryGetValue(upstream2, out var host) && host != host2)
+                break;
+        }
+
+        output.WriteLine($"leave of node {host2 + 1}: {served} calls to {upstream2} through node {via2 + 1} served, {failures.Count} failed; it now runs on node {(after.TryGetValue(upstream2, out var h) ? h + 1 : 0)}");
+        Assert.True(leaving.HasExited, $"node {host2 + 1} did not stop within {NodeCluster.MembershipTimeout.TotalSeconds:0}s of leaving");
+        Assert.True(after.TryGetValue(upstream2, out var newHost) && newHost != host2, $"{upstream2} did not move off node {host2 + 1}");
+        Assert.True(failures.Count == 0, "calls failed during a graceful leave: " + string.Join("; ", failures));
+    }
+
+    /// <summary>Kills node <paramref name="host"/> and calls <paramref name="upstream"/> through <paramref name="via"/> until one succeeds; every failure before it must be a quick <c>upstream_unavailable</c>, never a hang.</summary>
+    private async Task<TimeSpan> KillAndCallUntilServedAsync(NodeCluster cluster, int host, int via, string upstream)
+    {
+        var clock = Stopwatch.StartNew();
+        await cluster.KillAsync(host);
+        var codes = new List<string>();
+        for (var attempt = 0; clock.Elapsed < NodeCluster.MembershipTimeout; attempt++)
+        {
+            var call = await cluster.CallAsync(via, upstream, $"after the kill {attempt}");
+            Assert.True(call.Took < CallBound, $"a call after the kill hung: {call}");
+            if (call.Ok)
+            {
+                output.WriteLine($"failures before the hand-over: {string.Join(", ", codes.GroupBy(c => c).Select(g => $"{g.Key} x{g.Count()}"))}");
+                return clock.Elapsed;
+            }
+
+            Assert.True(call.Code is "upstream_unavailable" or "upstream_timeout", $"a call during the hand-over failed otherwise: {call}");
+            codes.Add(call.Code!);
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Fail($"{upstream} was not served again within {NodeCluster.MembershipTimeout.TotalSeconds:0}s of the kill of node {host + 1}");
+        return clock.Elapsed;
+    }
+
+    private static async Task<long> AuditedAsync(string database, IReadOnlyList<string> requestIds)
+    {
+        await using var connection = new NpgsqlConnection(database + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(DISTINCT request_id) FROM audit_events WHERE request_id = ANY(@ids) AND event_type = 'outcome' AND outcome = 'ok'", connection);
+        command.Parameters.AddWithValue("ids", requestIds.ToArray());
+        try
+        {
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException ex) when (ex.SqlState == "42P01")
+        {
+            return 0; // no node has written yet (the table is created with the first batch)
+        }
+    }
+}
