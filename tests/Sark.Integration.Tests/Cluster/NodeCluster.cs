@@ -71,6 +71,8 @@ internal sealed class NodeCluster : IAsyncDisposable
           {{_upstreams}}
         }
         akka.cluster {
+          # The three form the cluster together, so that the upstreams are spread over all of them.
+          min-nr-of-members = 3
           failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s, threshold = 8 }
           down-removal-margin = 1s
           retry-unsuccessful-join-after = 1s
