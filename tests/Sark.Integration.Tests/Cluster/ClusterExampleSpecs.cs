@@ -13,7 +13,7 @@ public sealed class ClusterExampleSpecs
         var options = SarkConfigLoader.Parse(text + "\nsark.audit.postgres.connection-string = \"Host=127.0.0.1;Database=sark\"\n");
 
         Assert.True(options.Cluster.Enabled);
-        Assert.Equal(["akka.tcp://sark@127.0.0.1:4053", "akka.tcp://sark@127.0.0.1:4054", "akka.tcp://sark@127.0.0.1:4055"], options.Cluster.SeedNodes);
+        Assert.Equal(["akka.tcp://sark@127.0.0.1:4053", "akka.tcp://sark@127.0.0.1:4054", "akka.tcp://sark@127.0.0.1:4055"], options.Cluster.SeedNodes.AsEnumerable());
         Assert.Equal("keep-majority", options.Cluster.SplitBrainStrategy);
         Assert.Equal(TimeSpan.FromSeconds(20), options.Cluster.StableAfter);
         Assert.Equal(["demo-a", "demo-b", "demo-c"], options.Upstreams.Keys.Order(StringComparer.Ordinal));
