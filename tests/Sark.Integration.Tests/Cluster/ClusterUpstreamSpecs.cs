@@ -73,6 +73,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         var moved = await cluster.UntilHostedAsync(via1, Upstreams);
         Assert.DoesNotContain(host1, moved.Values);
         output.WriteLine("hosts after the kill: " + string.Join(", ", moved.Select(h => $"{h.Key} on node {h.Value + 1}")));
+        Assert.Empty(cluster.SerializationProblems());
     }
 
     [Fact]
@@ -114,6 +115,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         Assert.True(leaving.HasExited, $"node {host + 1} did not stop within {NodeCluster.MembershipTimeout.TotalSeconds:0}s of leaving");
         Assert.True(after.TryGetValue("demo", out var moved) && moved != host, $"demo did not move off node {host + 1}");
         await cluster.UntilMembersUpAsync(via, [.. Enumerable.Range(0, NodeCluster.Size).Where(i => i != host)]);
+        Assert.Empty(cluster.SerializationProblems());
         Assert.True(failures.Count == 0, $"{failures.Count} calls failed during a graceful leave, the first: " + string.Join("; ", failures.Take(3)));
     }
 

@@ -70,6 +70,9 @@ internal sealed class NodeCluster : IAsyncDisposable
           }
           {{_upstreams}}
         }
+        # Every message is serialized, local ones too (those not marked otherwise): a message that
+        # would cross nodes without a serializer fails here, not in production.
+        akka.actor.serialize-messages = on
         akka.cluster {
           # The three form the cluster together, so that the upstreams are spread over all of them.
           min-nr-of-members = 3
@@ -120,6 +123,14 @@ internal sealed class NodeCluster : IAsyncDisposable
             MembershipTimeout,
             $"node {index + 1} seeing exactly nodes {string.Join(", ", addresses.Select(a => a + 1))} up");
     }
+
+    /// <summary>The log lines of the running nodes that say a message could not be serialized (none expected: serialize-messages is on).</summary>
+    public IReadOnlyList<string> SerializationProblems() =>
+    [
+        .. _nodes.Where(n => n is not null).SelectMany(n => n!.Stdout.Lines.Concat(n.Stderr.Lines))
+            .Where(l => l.Contains("serializ", StringComparison.OrdinalIgnoreCase)
+                && (l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase))),
+    ];
 
     /// <summary>True while node <paramref name="index"/> runs.</summary>
     public bool IsRunning(int index) => _nodes[index] is { HasExited: false };
