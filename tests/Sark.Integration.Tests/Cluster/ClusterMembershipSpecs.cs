@@ -17,7 +17,7 @@ public sealed class ClusterMembershipSpecs(ITestOutputHelper output)
     [Fact]
     public async Task Three_nodes_form_a_cluster_lose_a_killed_node_and_take_it_back()
     {
-        await using var cluster = await NodeCluster.StartAsync(NodeConfigs.DemoUpstream());
+        await using var cluster = await LoopbackCluster.StartAsync(NodeConfigs.DemoUpstream());
 
         var formed = await cluster.UntilMembersUpAsync(0, 0, 1, 2);
         Assert.Single(formed, r => (bool?)r["self"] == true && (string?)r["address"] == cluster.Address(0));
@@ -43,7 +43,7 @@ public sealed class ClusterMembershipSpecs(ITestOutputHelper output)
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("invalid_request", bad.Stderr, StringComparison.Ordinal);
 
-        var downed = await NodeCluster.TimeAsync(async () =>
+        var downed = await LoopbackCluster.TimeAsync(async () =>
         {
             await cluster.KillAsync(2);
             await cluster.UntilMembersUpAsync(0, 0, 1);
@@ -51,7 +51,7 @@ public sealed class ClusterMembershipSpecs(ITestOutputHelper output)
         await cluster.UntilMembersUpAsync(1, 0, 1);
         output.WriteLine($"node 3 killed: the survivors saw 2 members after {downed.TotalSeconds:0.0}s");
 
-        var rejoined = await NodeCluster.TimeAsync(async () =>
+        var rejoined = await LoopbackCluster.TimeAsync(async () =>
         {
             await cluster.StartNodeAsync(2);
             await cluster.UntilMembersUpAsync(0, 0, 1, 2);

@@ -28,7 +28,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
     {
         await using var postgres = await PostgresServer.StartNewAsync();
         var database = await postgres.CreateDatabaseAsync("audit_cluster");
-        await using var cluster = await NodeCluster.StartAsync(UpstreamBlocks() + $$"""
+        await using var cluster = await LoopbackCluster.StartAsync(UpstreamBlocks() + $$"""
             audit {
               store = postgres
               postgres.connection-string = {{NodeConfigs.Quote(database)}}
@@ -39,18 +39,18 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
 
         // Each stdio process on exactly one node, whichever node is asked.
         // Spread: every node hosts one (the coordinator may first put them all on one node and rebalance).
-        var hosts = await cluster.UntilHostedAsync(0, Upstreams, h => h.Values.Distinct().Count() == NodeCluster.Size);
+        var hosts = await cluster.UntilHostedAsync(0, Upstreams, h => h.Values.Distinct().Count() == LoopbackCluster.Size);
         Assert.Equal(hosts, await cluster.UntilHostedAsync(2, Upstreams));
-        var processes = Enumerable.Range(0, NodeCluster.Size).Sum(i => ProcessTools.ChildrenOf(cluster.Node(i).ProcessId).Count);
+        var processes = Enumerable.Range(0, LoopbackCluster.Size).Sum(i => ProcessTools.ChildrenOf(cluster.Node(i).ProcessId).Count);
         Assert.Equal(Upstreams.Length, processes);
         output.WriteLine("hosts: " + string.Join(", ", hosts.Select(h => $"{h.Key} on node {h.Value + 1}")));
 
         // Through every node to every upstream, whichever node hosts it (each call once, no retry).
         await Eventually.UntilAsync(
-            async () => await Task.WhenAll(Enumerable.Range(0, NodeCluster.Size).Select(i => cluster.CallAsync(i, Upstreams[0], "warm"))),
-            calls => calls.All(c => c.Ok), NodeCluster.MembershipTimeout, "a first call through every node");
+            async () => await Task.WhenAll(Enumerable.Range(0, LoopbackCluster.Size).Select(i => cluster.CallAsync(i, Upstreams[0], "warm"))),
+            calls => calls.All(c => c.Ok), LoopbackCluster.MembershipTimeout, "a first call through every node");
         var requestIds = new List<string>();
-        for (var via = 0; via < NodeCluster.Size; via++)
+        for (var via = 0; via < LoopbackCluster.Size; via++)
         {
             foreach (var upstream in Upstreams)
             {
@@ -79,12 +79,12 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
     [Fact]
     public async Task A_graceful_leave_hands_the_upstream_over_with_no_failed_call_and_the_node_stops()
     {
-        await using var cluster = await NodeCluster.StartAsync(NodeConfigs.DemoUpstream());
+        await using var cluster = await LoopbackCluster.StartAsync(NodeConfigs.DemoUpstream());
         await cluster.UntilMembersUpAsync(0, 0, 1, 2);
         var hosts = await cluster.UntilHostedAsync(0, ["demo"]);
         var host = hosts["demo"];
         var via = host == 0 ? 1 : 0;
-        await Eventually.UntilAsync(() => cluster.CallAsync(via, "demo", "warm"), c => c.Ok, NodeCluster.MembershipTimeout, $"a first call through node {via + 1}");
+        await Eventually.UntilAsync(() => cluster.CallAsync(via, "demo", "warm"), c => c.Ok, LoopbackCluster.MembershipTimeout, $"a first call through node {via + 1}");
 
         var leaving = cluster.Node(host);
         var failures = new List<CallOutcome>();
@@ -93,7 +93,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         Assert.True(leave.ExitCode == 0, leave.ToString());
         var clock = Stopwatch.StartNew();
         IReadOnlyDictionary<string, int> after = new Dictionary<string, int>();
-        while (clock.Elapsed < NodeCluster.MembershipTimeout)
+        while (clock.Elapsed < LoopbackCluster.MembershipTimeout)
         {
             var call = await cluster.CallAsync(via, "demo", $"during the leave {served}");
             Assert.True(call.Took < CallBound, $"a call during the leave hung: {call}");
@@ -112,20 +112,20 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         }
 
         output.WriteLine($"leave of node {host + 1}: {served} calls through node {via + 1} served, {failures.Count} failed, in {clock.Elapsed.TotalSeconds:0.0}s; demo now runs on node {(after.TryGetValue("demo", out var h) ? h + 1 : 0)}");
-        Assert.True(leaving.HasExited, $"node {host + 1} did not stop within {NodeCluster.MembershipTimeout.TotalSeconds:0}s of leaving");
+        Assert.True(leaving.HasExited, $"node {host + 1} did not stop within {LoopbackCluster.MembershipTimeout.TotalSeconds:0}s of leaving");
         Assert.True(after.TryGetValue("demo", out var moved) && moved != host, $"demo did not move off node {host + 1}");
-        await cluster.UntilMembersUpAsync(via, [.. Enumerable.Range(0, NodeCluster.Size).Where(i => i != host)]);
+        await cluster.UntilMembersUpAsync(via, [.. Enumerable.Range(0, LoopbackCluster.Size).Where(i => i != host)]);
         Assert.Empty(cluster.SerializationProblems());
         Assert.True(failures.Count == 0, $"{failures.Count} calls failed during a graceful leave, the first: " + string.Join("; ", failures.Take(3)));
     }
 
     /// <summary>Kills node <paramref name="host"/> and calls <paramref name="upstream"/> through <paramref name="via"/> until one succeeds; every failure before it must be a quick <c>upstream_unavailable</c>, never a hang.</summary>
-    private async Task<TimeSpan> KillAndCallUntilServedAsync(NodeCluster cluster, int host, int via, string upstream)
+    private async Task<TimeSpan> KillAndCallUntilServedAsync(LoopbackCluster cluster, int host, int via, string upstream)
     {
         var clock = Stopwatch.StartNew();
         await cluster.KillAsync(host);
         var codes = new List<string>();
-        for (var attempt = 0; clock.Elapsed < NodeCluster.MembershipTimeout; attempt++)
+        for (var attempt = 0; clock.Elapsed < LoopbackCluster.MembershipTimeout; attempt++)
         {
             var call = await cluster.CallAsync(via, upstream, $"after the kill {attempt}");
             Assert.True(call.Took < CallBound, $"a call after the kill hung: {call}");
@@ -140,7 +140,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
             await Task.Delay(TimeSpan.FromMilliseconds(100));
         }
 
-        Assert.Fail($"{upstream} was not served again within {NodeCluster.MembershipTimeout.TotalSeconds:0}s of the kill of node {host + 1}");
+        Assert.Fail($"{upstream} was not served again within {LoopbackCluster.MembershipTimeout.TotalSeconds:0}s of the kill of node {host + 1}");
         return clock.Elapsed;
     }
 

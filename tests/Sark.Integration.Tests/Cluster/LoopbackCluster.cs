@@ -15,7 +15,7 @@ namespace Sark.Integration.Tests.Cluster;
 /// killed node is downed within seconds, and the same upstream configuration on every node.
 /// Nodes are started, killed (SIGKILL, with whatever they started) and restarted by index (0..2).
 /// </summary>
-internal sealed class NodeCluster : IAsyncDisposable
+internal sealed class LoopbackCluster : IAsyncDisposable
 {
     public const int Size = 3;
 
@@ -27,7 +27,7 @@ internal sealed class NodeCluster : IAsyncDisposable
     private readonly int[] _remotePorts;
     private readonly string _upstreams;
 
-    private NodeCluster(int[] remotePorts, string upstreams)
+    private LoopbackCluster(int[] remotePorts, string upstreams)
     {
         _remotePorts = remotePorts;
         _upstreams = upstreams;
@@ -42,9 +42,9 @@ internal sealed class NodeCluster : IAsyncDisposable
     public string Ops(int index) => _ops[index] ?? throw new InvalidOperationException($"Node {index + 1} is not running.");
 
     /// <summary>Starts the three nodes at once (each with <paramref name="sark"/> inside <c>sark { }</c>) and waits until each listens.</summary>
-    public static async Task<NodeCluster> StartAsync(string sark)
+    public static async Task<LoopbackCluster> StartAsync(string sark)
     {
-        var cluster = new NodeCluster(FreePorts(Size), sark);
+        var cluster = new LoopbackCluster(FreePorts(Size), sark);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, Size).Select(cluster.StartNodeAsync));
