@@ -120,10 +120,13 @@ internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, Actor
             return null;
         var cluster = Akka.Cluster.Cluster.Get(_system);
         var snapshot = ClusterMembers.Snapshot(cluster.State, cluster.SelfAddress);
-        var status = cluster.SelfMember.Status;
-        var up = status == MemberStatus.Up;
-        return new DependencyCheck(up ? "ok" : ClusterMembers.StatusName(status), !up,
-            up ? null : $"this node is {ClusterMembers.StatusName(status)}, not an up member of the cluster")
+        var member = snapshot.Members.Any(m => m.Address.Equals(cluster.SelfAddress));
+        var status = member ? ClusterMembers.StatusName(cluster.SelfMember.Status) : "not_joined";
+        var up = member && cluster.SelfMember.Status == MemberStatus.Up;
+        return new DependencyCheck(up ? "ok" : status, !up,
+            up ? null
+            : member ? $"this node is {status}, not an up member of the cluster"
+            : $"this node has not joined the cluster yet (seed nodes: {string.Join(", ", _options.Cluster.SeedNodes)})")
         {
             Address = cluster.SelfAddress.ToString(),
             Members = snapshot.Members.Length,

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using Sark.Integration.Tests.Infrastructure;
 
 namespace Sark.Integration.Tests.Cluster;
@@ -38,5 +40,31 @@ public sealed class ClusterConfigSpecs
 
         Assert.True(exit.ExitCode == 2, exit.ToString());
         Assert.Contains("--seed needs a value (akka.tcp://sark@HOST:PORT)", exit.StderrText, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A clustered node whose seeds never answer runs, but is not ready: it is no member.</summary>
+public sealed class ClusterReadinessSpecs
+{
+    [Fact]
+    public async Task A_node_that_cannot_join_is_live_but_not_ready_and_says_why()
+    {
+        var seed = $"akka.tcp://sark@127.0.0.1:{LoopbackCluster.FreePorts(1)[0]}";
+        await using var node = await NodeProcess.StartAsync(NodeConfigs.Demo() + $$"""
+
+            sark.cluster { enabled = true, port = 0, seed-nodes = [{{NodeConfigs.Quote(seed)}}] }
+            """);
+
+        var live = await node.Http.GetAsync(new Uri("/health/live", UriKind.Relative));
+        var ready = await Eventually.UntilAsync(
+            async () => JsonNode.Parse(await (await node.Http.GetAsync(new Uri("/health/ready", UriKind.Relative))).Content.ReadAsStringAsync())!,
+            r => r["checks"]?["cluster"] is not null && r["upstreams"]?["demo"]?["state"] is not null,
+            TimeSpan.FromSeconds(30), "a readiness answer with the cluster check");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("not_ready", (string?)ready["status"]);
+        Assert.Equal("not_joined", (string?)ready["checks"]!["cluster"]!["status"]);
+        Assert.True((bool)ready["checks"]!["cluster"]!["blocking"]!);
+        Assert.Contains(ready["reasons"]!.AsArray(), r => ((string?)r)!.Contains(seed, StringComparison.Ordinal));
     }
 }
