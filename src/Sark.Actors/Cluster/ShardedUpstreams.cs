@@ -196,8 +196,12 @@ internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWit
             case ClusterEvent.UnreachableMember unreachable:
                 NodeLost(unreachable.Member.Address.ToString(), "is unreachable");
                 return true;
+            case ClusterEvent.MemberRemoved { PreviousStatus: MemberStatus.Exiting }:
+                // A graceful leave: its shards were handed off before it was removed, and what
+                // it had in flight was answered by its connections as they stopped.
+                return true;
             case ClusterEvent.MemberRemoved removed:
-                NodeLost(removed.Member.Address.ToString(), "left the cluster");
+                NodeLost(removed.Member.Address.ToString(), "was removed from the cluster");
                 return true;
             case Sweep:
                 foreach (var expired in _directory.TakeExpired(Now))

@@ -58,9 +58,10 @@ internal sealed class UpstreamDirectory(SarkOptions options)
         if (!_latest.TryGetValue(upstream.Name, out var hosted))
             return CircuitState.Initial(upstream.Name, upstream.Kind).ToStatus(now);
         if (!_lost.Contains(hosted.Host))
-            return hosted.Status;
+            return hosted.Status with { Node = hosted.Host };
         return hosted.Status with
         {
+            Node = hosted.Host,
             State = UpstreamState.Backoff,
             Breaker = BreakerState.Open,
             LastError = LostReason(hosted.Host),

@@ -56,6 +56,9 @@ public sealed record UpstreamStatus(
 
     /// <summary>gateway: the registry's own <c>GET /health</c>, last read (<c>healthy</c>, <c>unhealthy</c>), or null before the first.</summary>
     public string? RegistryHealth { get; init; }
+
+    /// <summary>In a cluster: the node that hosts the upstream (<c>akka.tcp://sark@host:port</c>), as last reported; null on a node alone.</summary>
+    public string? Node { get; init; }
 }
 
 /// <summary>What a gateway upstream's last discovery walk took.</summary>

@@ -60,7 +60,7 @@ public static class SarkHostingExtensions
                     // Stopping took too long; the processes are reaped below regardless.
                 }
 
-                await ChildProcesses.StopAllAsync(stopBudget).ConfigureAwait(false);
+                await ChildProcesses.StopAllAsync(stopBudget, system).ConfigureAwait(false);
                 return Done.Instance;
             });
         });

@@ -7,7 +7,7 @@ namespace Sark.Actors.Protocol;
 public sealed record JsonRpcErrorInfo(int Code, string Message, JsonElement? Data);
 
 /// <summary>One message read from an upstream, already parsed off the actor's thread.</summary>
-internal abstract record JsonRpcInbound
+internal abstract record JsonRpcInbound : Akka.Actor.INoSerializationVerificationNeeded
 {
     /// <summary>A response to one of our requests. Our ids are numbers, so others are not ours.</summary>
     public sealed record Response(long? Id, JsonElement? Result, JsonRpcErrorInfo? Error) : JsonRpcInbound;

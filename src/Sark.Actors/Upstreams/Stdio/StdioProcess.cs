@@ -40,6 +40,9 @@ internal sealed partial class StdioProcess
     /// <summary>The upstream this process serves.</summary>
     public string Upstream => _options.Name;
 
+    /// <summary>Whose process it is (the actor system that started it), so that a node stops only its own.</summary>
+    public object? Owner { get; private init; }
+
     /// <summary>Completes when the process has exited and been reaped.</summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
@@ -48,7 +51,7 @@ internal sealed partial class StdioProcess
     /// allowlist plus the configured variables. Throws <see cref="StdioStartException"/>
     /// with a message that names the command when it cannot be started.
     /// </summary>
-    public static StdioProcess Start(UpstreamOptions options)
+    public static StdioProcess Start(UpstreamOptions options, object? owner = null)
     {
         var psi = BuildStartInfo(options);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
@@ -64,7 +67,7 @@ internal sealed partial class StdioProcess
                 $"Could not start '{options.Command[0]}' for upstream '{options.Name}': {ex.Message}. Check sark.upstreams.{options.Name}.command.");
         }
 
-        var stdio = new StdioProcess(process, options) { ProcessId = process.Id };
+        var stdio = new StdioProcess(process, options) { ProcessId = process.Id, Owner = owner };
         stdio.Exited = process.WaitForExitAsync();
         ChildProcesses.Track(stdio);
         return stdio;
@@ -340,18 +343,25 @@ internal static class ChildProcesses
     /// <summary>The upstream and process id of every tracked process (for the RSS gauge).</summary>
     public static IEnumerable<(string Upstream, int Pid)> Running() => Live.Keys.Select(p => (p.Upstream, p.ProcessId));
 
-    /// <summary>Stops every tracked process (gracefully) and waits for them, up to <paramref name="timeout"/>; kills what is left.</summary>
-    public static async Task StopAllAsync(TimeSpan timeout)
+    /// <summary>
+    /// Stops every tracked process of <paramref name="owner"/> (every one when null) gracefully
+    /// and waits for them, up to <paramref name="timeout"/>; kills what is left. Several actor
+    /// systems in one process (a cluster's nodes in a test) each stop only their own.
+    /// </summary>
+    public static async Task StopAllAsync(TimeSpan timeout, object? owner = null)
     {
-        var stops = Live.Keys.Select(p => p.StopAsync()).ToArray();
+        var stops = Live.Keys.Where(p => owner is null || p.Owner == owner).Select(p => p.StopAsync()).ToArray();
         var all = Task.WhenAll(stops);
         if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
-            KillAll();
+            KillAll(owner);
     }
 
-    private static void KillAll()
+    private static void KillAll(object? owner = null)
     {
         foreach (var process in Live.Keys)
-            process.KillNow();
+        {
+            if (owner is null || process.Owner == owner)
+                process.KillNow();
+        }
     }
 }

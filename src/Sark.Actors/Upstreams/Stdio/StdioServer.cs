@@ -70,7 +70,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     {
         try
         {
-            _process = StdioProcess.Start(_options);
+            _process = StdioProcess.Start(_options, Context.System);
         }
         catch (StdioStartException ex)
         {
