@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Npgsql;
 using Sark.Integration.Tests.Infrastructure;
 using Sark.Integration.Tests.Ops;
@@ -44,6 +45,16 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         var processes = Enumerable.Range(0, LoopbackCluster.Size).Sum(i => ProcessTools.ChildrenOf(cluster.Node(i).ProcessId).Count);
         Assert.Equal(Upstreams.Length, processes);
         output.WriteLine("hosts: " + string.Join(", ", hosts.Select(h => $"{h.Key} on node {h.Value + 1}")));
+
+        // Every node names the same host as the processes say: REST (node 3) and the console (node 2).
+        var rest = JsonNode.Parse(await cluster.Node(2).Http.GetStringAsync(new Uri("/api/v1/upstreams", UriKind.Relative)))!["upstreams"]!.AsArray();
+        var console = await SarkCli.RunAsync([cluster.Ops(1), "upstream", "list", "--json"]);
+        Assert.True(console.ExitCode == 0, console.ToString());
+        foreach (var (upstream, host) in hosts)
+        {
+            Assert.Equal(cluster.Address(host), (string?)rest.Single(u => (string?)u!["name"] == upstream)!["node"]);
+            Assert.Equal(cluster.Address(host), (string?)console.JsonLines.Single(u => (string?)u["name"] == upstream)["node"]);
+        }
 
         // Through every node to every upstream, whichever node hosts it (each call once, no retry).
         await Eventually.UntilAsync(
