@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 using Npgsql;
 using Sark.Integration.Tests.Infrastructure;
 using Sark.Integration.Tests.Ops;
@@ -9,7 +11,7 @@ namespace Sark.Integration.Tests.Cluster;
 
 /// <summary>
 /// Upstreams as sharded entities over three node processes: each stdio process runs on exactly
-/// one node, a call through any node reaches it, every call's audit lands in one PostgreSQL, a
+/// one node, a call through any node (REST or the MCP front door) reaches it, every call's audit lands in one PostgreSQL, a
 /// <c>kill -9</c> of the hosting node moves its upstreams to the survivors (the hand-over time is
 /// measured: from the kill to the next successful call), and a graceful leave hands them over
 /// with no failed call.
@@ -20,7 +22,7 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
     private static readonly string[] Upstreams = ["demo-a", "demo-b", "demo-c"];
 
     /// <summary>A call that has not answered by then counts as a hang.</summary>
-    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(30);
 
     private static string UpstreamBlocks() => string.Concat(Upstreams.Select(name => NodeConfigs.DemoUpstream().Replace("upstreams.demo ", $"upstreams.{name} ", StringComparison.Ordinal) + "\n"));
 
@@ -68,6 +70,20 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
                 var call = await cluster.CallAsync(via, upstream, $"{upstream} via node {via + 1}");
                 Assert.True(call.Ok, $"{upstream} through node {via + 1} (hosted on node {hosts[upstream] + 1}): {call}");
                 requestIds.Add(call.RequestId);
+            }
+        }
+
+        // The MCP front door of node 2 lists every upstream's tools and calls each, wherever it runs.
+        using (var timeout = new CancellationTokenSource(CallBound))
+        {
+            var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(cluster.Node(1).BaseAddress, "/mcp") });
+            await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+            var tools = await client.ListToolsAsync(cancellationToken: timeout.Token);
+            foreach (var upstream in Upstreams)
+            {
+                Assert.Contains(tools, t => t.Name == $"{upstream}__echo");
+                var result = await client.CallToolAsync($"{upstream}__echo", new Dictionary<string, object?> { ["message"] = "door" }, cancellationToken: timeout.Token);
+                Assert.Equal("Echo: door", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
             }
         }
 

@@ -20,7 +20,7 @@ internal sealed class LoopbackCluster : IAsyncDisposable
     public const int Size = 3;
 
     /// <summary>Joining, downing and handing over are each bounded by this on a loaded 2-core machine.</summary>
-    public static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(40);
+    public static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(60);
 
     private readonly NodeProcess?[] _nodes = new NodeProcess?[Size];
     private readonly string?[] _ops = new string?[Size];
