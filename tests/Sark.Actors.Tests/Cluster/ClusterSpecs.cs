@@ -4,6 +4,7 @@ using Akka.Actor;
 using Sark.Actors.Configuration;
 using Sark.Actors.Errors;
 using Sark.Actors.Events;
+using Sark.Actors.Upstreams;
 using Xunit.Abstractions;
 
 namespace Sark.Actors.Tests.Cluster;
@@ -45,10 +46,11 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
         }
     }
 
-    private static async Task<ClusterNodes> FormAsync(SarkOptions options, bool serializeMessages, params (string Name, string[] Roles, string Hocon)[] nodes)
+    private static async Task<ClusterNodes> FormAsync(
+        SarkOptions options, bool serializeMessages, (string Name, string[] Roles, string Hocon)[] nodes, Func<UpstreamOptions, IActorRef, Props>? connectionProps = null)
     {
-        var first = await ClusterNode.StartAsync(nodes[0].Name, options, seed: null, nodes[0].Roles, serializeMessages, nodes[0].Hocon);
-        var rest = await Task.WhenAll(nodes.Skip(1).Select(n => ClusterNode.StartAsync(n.Name, options, first.Address, n.Roles, serializeMessages, n.Hocon)));
+        var first = await ClusterNode.StartAsync(nodes[0].Name, options, seed: null, nodes[0].Roles, serializeMessages, nodes[0].Hocon, connectionProps);
+        var rest = await Task.WhenAll(nodes.Skip(1).Select(n => ClusterNode.StartAsync(n.Name, options, first.Address, n.Roles, serializeMessages, n.Hocon, connectionProps)));
         return new ClusterNodes([first, .. rest]);
     }
 
@@ -78,12 +80,13 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
     [Fact]
     public async Task Upstreams_spread_over_the_nodes_and_every_node_calls_lists_and_sees_events_of_all()
     {
-        var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""), ("delta", "tools-x"));
+        // relay: a stand-in connection that reports progress and asks the caller's client during a call.
+        var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""), ("delta", "tools-x"), ("relay", "tools-x"));
         // Every message serialized, local ones too, as if each crossed nodes.
-        await using var nodes = await FormAsync(options, serializeMessages: true, ("n1", [], ""), ("n2", [], ""), ("n3", ["tools-x"], ""));
+        await using var nodes = await FormAsync(options, serializeMessages: true, [("n1", [], ""), ("n2", [], ""), ("n3", ["tools-x"], "")], RelayingConnection.For("relay"));
         var (n1, n3) = (nodes[0], nodes[2]);
         var clock = Stopwatch.StartNew();
-        await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma", "delta");
+        await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma", "delta", "relay");
         output.WriteLine($"every upstream ready on every node after {clock.Elapsed.TotalSeconds:0.0}s");
 
         var hosts = (await n1.StatusesAsync()).Values.ToDictionary(s => s.Name, s => s.Node!);
@@ -95,10 +98,19 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
         // The role restricts where delta runs: only n3 has tools-x.
         Assert.Equal(n3.Address.ToString(), hosts["delta"]);
 
+        // Progress and the caller's client stay on the calling node; the relays reach them from n3.
+        var progress = new ProgressLog();
+        var client = new AnsweringClient();
+        var relayed = await n1.Gateway.InvokeToolAsync("relay", "ask", null, new InvokeOptions { Progress = progress, ClientRequests = client });
+        Assert.Equal("sampling/createMessage", relayed.Result.GetProperty("method").GetString());
+        Assert.Equal("ask", relayed.Result.GetProperty("answered").GetProperty("question").GetString());
+        Assert.Equal(new ToolProgress(1, 2, "half way"), Assert.Single(progress.Reports));
+        Assert.Equal(["notifications/message"], client.Notified);
+
         // A call through each node reaches every upstream, wherever it runs.
         foreach (var node in nodes.All)
         {
-            foreach (var upstream in hosts.Keys)
+            foreach (var upstream in hosts.Keys.Where(u => u != "relay"))
                 Assert.Equal($"Echo: {node.Name}->{upstream}", Text(await node.Gateway.InvokeToolAsync(upstream, "echo", Message($"{node.Name}->{upstream}"))));
         }
 
@@ -108,7 +120,8 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
             await EventuallyAsync(async () =>
             {
                 var tools = await node.Gateway.ListToolsAsync();
-                Assert.All(hosts.Keys, u => Assert.Contains(tools, t => t.ServerName == u && t.ToolName == "echo"));
+                Assert.All(hosts.Keys.Where(u => u != "relay"), u => Assert.Contains(tools, t => t.ServerName == u && t.ToolName == "echo"));
+                Assert.Contains(tools, t => t.ServerName == "relay" && t.ToolName == "ask");
             });
         }
 
@@ -131,7 +144,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
         Assert.All(nodes.All, n => Assert.Equal(1, InvocationEvents(n.Gateway.Events).Count(id => id == requestId)));
 
         // An upstream's state changes on its host reach every node: restart one hosted away from n1, through n1.
-        var away = hosts.First(h => h.Value != n1.Address.ToString() && h.Key != "delta").Key;
+        var away = hosts.First(h => h.Value != n1.Address.ToString() && h.Key is not ("delta" or "relay")).Key;
         var host = nodes.All.Single(n => n.Address.ToString() == hosts[away]);
         var marks = nodes.All.ToDictionary(n => n.Name, n => n.Gateway.Events.LastId);
         var manager = Akka.Hosting.ActorRegistry.For(n1.System).Get<Sark.Actors.Upstreams.UpstreamManager>();
@@ -153,7 +166,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
     public async Task A_graceful_leave_hands_its_upstreams_over_and_calls_succeed_before_and_after()
     {
         var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""));
-        await using var nodes = await FormAsync(options, serializeMessages: false, ("n1", [], ""), ("n2", [], ""), ("n3", [], ""));
+        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], ""), ("n2", [], ""), ("n3", [], "")]);
         await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma");
         var hosts = (await nodes[0].StatusesAsync()).Values.ToDictionary(s => s.Name, s => s.Node!);
         // The leaver is a node that hosts something and is not the oldest (which runs the coordinator).
@@ -189,7 +202,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
         var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""));
         // Terminating this system does not leave the cluster: it vanishes, as a killed process does.
         const string vanish = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
-        await using var nodes = await FormAsync(options, serializeMessages: false, ("n1", [], vanish), ("n2", [], vanish), ("n3", [], vanish));
+        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], vanish), ("n2", [], vanish), ("n3", [], vanish)]);
         await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma");
         var hosts = (await nodes[0].StatusesAsync()).Values.ToDictionary(s => s.Name, s => s.Node!);
         // The victim hosts an upstream and is not the oldest node (which runs the shard coordinator).

@@ -188,3 +188,55 @@ public sealed class UpstreamShardsSpecs
         Assert.InRange(int.Parse(extractor.ShardId("alpha"), System.Globalization.CultureInfo.InvariantCulture), 0, 29);
     }
 }
+
+/// <summary>Cluster options that cannot work are refused at start, with a sentence that says what to do.</summary>
+public sealed class ClusterSetupSpecs
+{
+    private static SarkOptions Clustered => TestUpstreams.With() with { Cluster = new ClusterOptions { Enabled = true, Port = 0 } };
+
+    [Fact]
+    public void A_cluster_node_without_WithSarkCluster_is_refused()
+    {
+        using var system = ActorSystem.Create("sark");
+
+        var ex = Assert.Throws<SarkConfigException>(() => Sark.Actors.Hosting.SarkRuntime.Start(system, Clustered));
+
+        Assert.Contains("WithSarkCluster", ex.Message);
+    }
+
+    [Fact]
+    public void A_cluster_node_must_be_named_sark()
+    {
+        using var system = ActorSystem.Create("app", "akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0\nakka.remote.dot-netty.tcp.hostname = 127.0.0.1");
+
+        var ex = Assert.Throws<SarkConfigException>(() => Sark.Actors.Hosting.SarkRuntime.Start(system, Clustered));
+
+        Assert.Contains("named 'app'", ex.Message);
+    }
+
+    [Fact]
+    public void The_cluster_hocon_keeps_remembered_entities_off_disk_and_sets_stable_after()
+    {
+        var hocon = Sark.Actors.Hosting.SarkClusterHostingExtensions.ClusterHocon(new ClusterOptions { StableAfter = TimeSpan.FromSeconds(7) });
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(hocon);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.True(config.GetBoolean("akka.cluster.sharding.remember-entities"));
+        Assert.Equal("ddata", config.GetString("akka.cluster.sharding.remember-entities-store"));
+        Assert.Empty(config.GetStringList("akka.cluster.sharding.distributed-data.durable.keys"));
+        Assert.False(config.HasPath("akka.cluster.downing-provider-class"));
+    }
+
+    [Fact]
+    public void Down_all_is_set_in_hocon_and_the_other_strategies_through_the_hosting_options()
+    {
+        var downAll = Akka.Configuration.ConfigurationFactory.ParseString(
+            Sark.Actors.Hosting.SarkClusterHostingExtensions.ClusterHocon(new ClusterOptions { SplitBrainStrategy = "down-all" }));
+
+        Assert.Equal("down-all", downAll.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.IsType<Akka.Cluster.Hosting.SBR.KeepMajorityOption>(Sark.Actors.Hosting.SarkClusterHostingExtensions.SplitBrainResolver(new ClusterOptions()));
+        Assert.Equal(2, Assert.IsType<Akka.Cluster.Hosting.SBR.StaticQuorumOption>(Sark.Actors.Hosting.SarkClusterHostingExtensions.SplitBrainResolver(
+            new ClusterOptions { SplitBrainStrategy = "static-quorum", SeedNodes = ["a", "b", "c"] })).QuorumSize);
+        Assert.Null(Sark.Actors.Hosting.SarkClusterHostingExtensions.SplitBrainResolver(new ClusterOptions { SplitBrainStrategy = "down-all" }));
+    }
+}
