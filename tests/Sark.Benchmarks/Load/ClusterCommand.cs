@@ -108,7 +108,7 @@ internal static class ClusterCommand
         output.AppendLine(Inv, $"| 3 nodes / 1 node | {three.Throughput / one.Throughput:0.00} |");
         output.AppendLine(Inv, $"| hand-over after kill -9 (kill → next successful call) | {(handOver is { } h ? $"{h.TotalSeconds:0.0} s" : "not within 120 s")} |");
         output.AppendLine();
-        output.AppendLine("All processes share this machine's cores: three nodes add no CPU, so the ratio shows the cost of the cluster hop, not the gain of more machines.");
+        output.AppendLine("All processes share this machine's cores (and whatever else runs on it): three nodes add no CPU here, and a call may take a hop between nodes, so the ratio is not what three machines would give. Node CPU per call is shown for the single node only.");
         Console.Write(output.ToString());
         return one.Errors + three.Errors == 0 && handOver is not null ? 0 : 1;
     }
