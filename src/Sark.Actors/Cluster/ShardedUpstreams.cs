@@ -201,9 +201,12 @@ internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWit
                 // it had in flight was answered by its connections as they stopped.
                 return true;
             case ClusterEvent.MemberRemoved removed:
-                NodeLost(removed.Member.Address.ToString(), "was removed from the cluster");
+                WakeAgain(NodeLost(removed.Member.Address.ToString(), "was removed from the cluster"));
                 return true;
             case Sweep:
+                // Remembered entities restart on their own; a wake makes sure of it (it is idempotent)
+                // for upstreams whose node is gone and that no other node has reported since.
+                WakeAgain(_directory.Orphans());
                 foreach (var expired in _directory.TakeExpired(Now))
                     _log.Debug("Cluster: no answer to request {RequestId} (upstream {Upstream}) before its deadline; forgotten", expired.RequestId, expired.Upstream);
                 return true;
@@ -224,6 +227,16 @@ internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWit
             region.Tell(new WakeUpstream(upstream));
     }
 
+    /// <summary>Wakes upstreams whose node was lost: their shards are allocated anew and the entities start on a survivor.</summary>
+    private void WakeAgain(ImmutableArray<string> upstreams)
+    {
+        foreach (var upstream in upstreams)
+        {
+            if (_regions.TryGetValue(upstream, out var region))
+                region.Tell(new WakeUpstream(upstream));
+        }
+    }
+
     private void Track(string requestId, string upstream, TimeSpan? timeout, IProgress<ToolProgress>? progress, IUpstreamClient? client)
     {
         var wait = (timeout ?? _options.Upstreams[upstream].CallTimeout) + _options.AskMargin + SweepEvery;
@@ -242,10 +255,11 @@ internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWit
             _board.Publish(upstream, _directory.BoardOf(upstream, Now));
     }
 
-    private void NodeLost(string host, string what)
+    /// <summary>Opens the circuits of what <paramref name="host"/> hosted and fails the calls in flight there; returns those upstreams.</summary>
+    private ImmutableArray<string> NodeLost(string host, string what)
     {
         if (host == _services.Host)
-            return;
+            return [];
         var upstreams = _directory.NodeLost(host);
         Refresh(upstreams);
         var calls = _directory.TakeCallsHostedAt(host);
@@ -257,6 +271,8 @@ internal sealed class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWit
                 $"Upstream '{call.Upstream}' was lost with its node {host} ({what}) while the call was in flight; whether it ran is unknown. The upstream restarts on another node; try again.",
                 RetryAfter: _options.Cluster.StableAfter)));
         }
+
+        return upstreams;
     }
 
     private void OnClientRequest(ClientRequest request)

@@ -46,6 +46,10 @@ internal sealed class UpstreamDirectory(SarkOptions options)
         return HostedAt(host);
     }
 
+    /// <summary>The upstreams whose last host is lost and that have not reported from another node since.</summary>
+    public ImmutableArray<string> Orphans() =>
+        [.. _latest.Values.Where(s => _lost.Contains(s.Host)).Select(s => s.Status.Name).Order(StringComparer.Ordinal)];
+
     /// <summary>A node is reachable again (or a node with its address is up): the upstreams it hosts.</summary>
     public ImmutableArray<string> NodeBack(string host) => _lost.Remove(host) ? HostedAt(host) : [];
 

@@ -85,8 +85,10 @@ public sealed class UpstreamDirectorySpecs
         Assert.Equal(TimeSpan.FromSeconds(7), alpha.RetryAfter);
         Assert.Equal(Now.AddSeconds(7), directory.BoardOf("alpha", Now)!.NextTryAt);
         Assert.Null(directory.BoardOf("beta", Now));
+        Assert.Equal(["alpha"], directory.Orphans().ToArray());
 
         directory.Apply(Hosted("alpha", NodeB, "a2", 1, secondsLater: 3));
+        Assert.Empty(directory.Orphans());
         Assert.Equal(BreakerState.Closed, directory.StatusOf(Options.Upstreams["alpha"], Now).Breaker);
         Assert.Null(directory.BoardOf("alpha", Now));
     }
