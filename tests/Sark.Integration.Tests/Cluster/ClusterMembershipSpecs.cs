@@ -8,14 +8,15 @@ namespace Sark.Integration.Tests.Cluster;
 
 /// <summary>
 /// Three node processes form one Akka.Cluster (readiness says so), lose one to <c>kill -9</c>
-/// (the split-brain resolver downs it and the two others go on) and take it back when it
-/// restarts. Every membership check is the real <c>sark</c> client's <c>cluster show</c>.
+/// (the split-brain resolver downs it and the two others go on), take it back when it restarts,
+/// and go on without the oldest member (the shard coordinator's node) when it is killed. Every
+/// membership check is the real <c>sark</c> client's <c>cluster show</c>.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterMembershipSpecs(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Three_nodes_form_a_cluster_lose_a_killed_node_and_take_it_back()
+    public async Task Three_nodes_form_a_cluster_lose_a_killed_node_take_it_back_and_survive_the_loss_of_the_oldest()
     {
         await using var cluster = await LoopbackCluster.StartAsync(NodeConfigs.DemoUpstream());
 
@@ -58,6 +59,24 @@ public sealed class ClusterMembershipSpecs(ITestOutputHelper output)
         });
         await cluster.UntilMembersUpAsync(2, 0, 1, 2);
         output.WriteLine($"node 3 restarted: 3 members up after {rejoined.TotalSeconds:0.0}s");
+
+        // The oldest member (node 1, the shard coordinator's home) killed: the other two go on,
+        // and the upstream it hosted (if any) runs again on one of them.
+        var hosts = await cluster.UntilHostedAsync(1, ["demo"]);
+        if (hosts["demo"] == 0)
+        {
+            var (handOver, refusals) = await cluster.KillAndCallUntilServedAsync(0, 1, "demo", TimeSpan.FromSeconds(30));
+            output.WriteLine($"oldest node 1 killed: demo (hosted there) served again through node 2 after {handOver.TotalSeconds:0.0}s ({refusals})");
+        }
+        else
+        {
+            await cluster.KillAsync(0);
+            output.WriteLine($"oldest node 1 killed (demo runs on node {hosts["demo"] + 1})");
+        }
+
+        await cluster.UntilMembersUpAsync(1, 1, 2);
+        await cluster.UntilMembersUpAsync(2, 1, 2);
+        Assert.True((await cluster.CallAsync(2, "demo", "after the oldest")).Ok);
     }
 }
 

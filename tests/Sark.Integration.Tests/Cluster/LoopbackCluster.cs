@@ -183,6 +183,31 @@ internal sealed class LoopbackCluster : IAsyncDisposable
         return new CallOutcome(ok, (int)response.StatusCode, (string?)json?["error"]?["code"], requestId, clock.Elapsed, body);
     }
 
+    /// <summary>
+    /// Kills node <paramref name="host"/> and calls <paramref name="upstream"/> through <paramref name="via"/>
+    /// until one succeeds: the time from the kill, and the failures before it (each a
+    /// <c>upstream_unavailable</c> or <c>upstream_timeout</c> within <paramref name="callBound"/>, never a hang).
+    /// </summary>
+    public async Task<(TimeSpan HandOver, string Refusals)> KillAndCallUntilServedAsync(int host, int via, string upstream, TimeSpan callBound)
+    {
+        var clock = Stopwatch.StartNew();
+        await KillAsync(host);
+        var codes = new List<string>();
+        for (var attempt = 0; clock.Elapsed < MembershipTimeout; attempt++)
+        {
+            var call = await CallAsync(via, upstream, $"after the kill {attempt}");
+            Assert.True(call.Took < callBound, $"a call after the kill hung: {call}");
+            if (call.Ok)
+                return (clock.Elapsed, string.Join(", ", codes.GroupBy(c => c).Select(g => $"{g.Key} x{g.Count()}")));
+            Assert.True(call.Code is "upstream_unavailable" or "upstream_timeout", $"a call during the hand-over failed otherwise: {call}");
+            codes.Add(call.Code!);
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Fail($"{upstream} was not served again within {MembershipTimeout.TotalSeconds:0}s of the kill of node {host + 1}");
+        return default;
+    }
+
     public async ValueTask DisposeAsync()
     {
         var failures = new List<Exception>();
