@@ -10,10 +10,10 @@ using Sark.Benchmarks.Micro;
 //   open-breaker [--seconds N] [--concurrency 1,16]
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
+//   cluster [--seconds N] [--warmup N] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   frontdoor [--parts throughput,paced,multiplex,sessions] [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] ...
-//   cluster [--seconds N] [--warmup N] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
 //   telemetry [--seconds N] [--warmup N] [--rounds N] [--concurrency 1,16] [--modes off,on,tracing,metrics]
 //   serve-kestrel --config FILE --bind HOST:PORT   (internal: the bare Kestrel endpoint the stdio command starts)
 //   serve-passthrough --everything SCRIPT --stateless 0|1 --config FILE --bind HOST:PORT   (internal: the frontdoor command's bare SDK pass-through)
@@ -44,6 +44,10 @@ const string Usage = """
                   the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
                   a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
                   the registry's counters), refusals of an open gateway circuit
+      cluster [--seconds 10] [--warmup 3] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
+                  issue 9: the same REST echo load against 1 node vs 3 clustered nodes on this
+                  machine (upstreams sharded over them), calls/s of each and the ratio, then the
+                  hand-over time after a kill -9 of a node that hosts an upstream
       streams [--parts single,fifty,clients,mcphttp] [--seconds 10] [--warmup 2] [--streams 50]
               [--rate 1000] [--clients 2000] [--invoke-rate 20] [--concurrency 1]
               [--clients-target node|kestrel] [--node-gc server|workstation] [--node-env K=V,...]
@@ -68,10 +72,6 @@ const string Usage = """
                   issue 8: the invoke path (facade + policy → demo server) with tracing and
                   metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %);
                   --modes may add tracing and metrics (each alone)
-      cluster [--seconds 10] [--warmup 3] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
-                  issue 9: the same REST echo load against 1 node vs 3 clustered nodes on this
-                  machine (upstreams sharded over them), calls/s of each and the ratio, then the
-                  hand-over time after a kill -9 of a node that hosts an upstream
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
