@@ -3,6 +3,7 @@ using Sark.Actors.Configuration;
 using Sark.Actors.Hosting;
 using Sark.Actors.Identity;
 using Sark.Host.Api;
+using Sark.Host.Cluster;
 using Sark.Host.FrontDoor;
 using Sark.Host.Health;
 using Sark.Host.Security;
@@ -44,6 +45,7 @@ internal static class NodeApp
         builder.Services.AddAkka("sark", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers => loggers.ClearLoggers().AddLoggerFactory());
+            akka.WithNodeCluster(options, config);
             akka.WithSarkGateway(options);
             akka.WithSarkOps(config);
         });

@@ -10,6 +10,7 @@ using Sark.Benchmarks.Micro;
 //   open-breaker [--seconds N] [--concurrency 1,16]
 //   audit [--store sqlite|postgres] [--events N] [--producers P] [--batch N] [--pg CONNSTR]
 //   gateway [--servers N] [--page-size N] [--seconds N] [--ttl 300,5] [--workers N] [--parts walk,list,load,breaker] ...
+//   cluster [--seconds N] [--warmup N] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
 //   streams [--parts single,fifty,clients,mcphttp] [--seconds N] [--streams 50] [--rate 1000] [--clients 2000] [--clients-target node|kestrel] ...
 //   policy-audit [--parts decide,opa,invoke,policy-only] [--decisions N] [--cache-entries N] [--opa-seconds N] [--seconds N] [--warmup N] [--concurrency 1,16]
 //   frontdoor [--parts throughput,paced,multiplex,sessions] [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] ...
@@ -43,6 +44,10 @@ const string Usage = """
                   the discovery walk from a fresh runtime, warm listings (p50/p99/p99.9),
                   a read-mostly load (hit rate, fetches per key per TTL from CacheStats and
                   the registry's counters), refusals of an open gateway circuit
+      cluster [--seconds 10] [--warmup 3] [--concurrency 16] [--upstreams 3] [--stable-after 2s]
+                  issue 9: the same REST echo load against 1 node vs 3 clustered nodes on this
+                  machine (upstreams sharded over them), calls/s of each and the ratio, then the
+                  hand-over time after a kill -9 of a node that hosts an upstream
       streams [--parts single,fifty,clients,mcphttp] [--seconds 10] [--warmup 2] [--streams 50]
               [--rate 1000] [--clients 2000] [--invoke-rate 20] [--concurrency 1]
               [--clients-target node|kestrel] [--node-gc server|workstation] [--node-env K=V,...]
@@ -100,6 +105,8 @@ try
             return await PolicyAuditCommand.RunAsync(rest).ConfigureAwait(false);
         case FrontDoorCommand.Command:
             return await FrontDoorCommand.RunAsync(rest).ConfigureAwait(false);
+        case ClusterCommand.Command:
+            return await ClusterCommand.RunAsync(rest).ConfigureAwait(false);
         case TelemetryCommand.Command:
             return await TelemetryCommand.RunAsync(rest).ConfigureAwait(false);
         case GatewayCommand.Command:

@@ -41,13 +41,20 @@ internal sealed record UpstreamStatusResponse(
     PagingResponse? Paging,
     CacheResponse? Cache)
 {
+    /// <summary>In a cluster: the member that hosts the upstream (<c>akka.tcp://sark@HOST:PORT</c>); absent on a node alone.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Node { get; init; }
+
     public static UpstreamStatusResponse From(UpstreamStatus s) => new(
         s.Name, s.Kind.ToConfigName(), s.State, s.Breaker, s.RestartCount, s.ConsecutiveRestarts, s.LastError, s.LastErrorAt,
         s.ConnectedSince, s.ProcessId, s.RetryAfter is { } retry ? (long)Math.Ceiling(retry.TotalMilliseconds) : null, s.ToolCount,
         s.RegistryHealth,
         s.Paging is { } p ? new PagingResponse(p.Pages, p.Servers, p.Tools, p.Retries, Math.Round(p.Duration.TotalMilliseconds, 1)) : null,
         s.Cache is { } c ? new CacheResponse(c.Entries, c.Hits, c.Misses, c.Hits + c.Misses == 0 ? null : Math.Round((double)c.Hits / (c.Hits + c.Misses), 4),
-            c.Fetches, c.FetchFailures, c.LastFetchAt, c.ExpiresAt is { } e && e != DateTimeOffset.MaxValue ? e : null, c.Ttl is { } t ? (long)t.TotalSeconds : null) : null);
+            c.Fetches, c.FetchFailures, c.LastFetchAt, c.ExpiresAt is { } e && e != DateTimeOffset.MaxValue ? e : null, c.Ttl is { } t ? (long)t.TotalSeconds : null) : null)
+    {
+        Node = s.Node,
+    };
 }
 
 /// <summary>A gateway upstream's last discovery walk.</summary>

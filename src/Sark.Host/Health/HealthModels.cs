@@ -18,11 +18,20 @@ internal sealed record ReadinessResponse(
     string Status, IReadOnlyList<string> Reasons, IReadOnlyDictionary<string, DependencyCheck> Checks, IReadOnlyDictionary<string, UpstreamReadiness> Upstreams);
 
 /// <summary>
-/// One dependency of readiness: <c>actor_system</c>, <c>policy</c>, <c>audit</c>. <see cref="Status"/>
-/// is <c>ok</c>, <c>disabled</c>, or what is wrong (<c>down</c>, <c>unavailable</c>, <c>failing</c>);
+/// One dependency of readiness: <c>actor_system</c>, <c>policy</c>, <c>audit</c>, and <c>cluster</c>
+/// on a clustered node. <see cref="Status"/> is <c>ok</c>, <c>disabled</c>, or what is wrong
+/// (<c>down</c>, <c>unavailable</c>, <c>failing</c>, a member status other than up);
 /// <see cref="Blocking"/> says whether that state keeps the node from being ready.
 /// </summary>
-internal sealed record DependencyCheck(string Status, bool Blocking, string? Detail = null, string? Engine = null, string? Store = null, long? QueueDepth = null);
+internal sealed record DependencyCheck(string Status, bool Blocking, string? Detail = null, string? Engine = null, string? Store = null, long? QueueDepth = null)
+{
+    /// <summary>The cluster check: this node's address, the members it sees, and how many of them are unreachable.</summary>
+    public string? Address { get; init; }
+
+    public int? Members { get; init; }
+
+    public int? Unreachable { get; init; }
+}
 
 /// <summary>
 /// One upstream in the readiness detail. <see cref="State"/> and <see cref="Breaker"/> are null

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Cluster;
 using Sark.Actors;
 using Sark.Actors.Audit;
 using Sark.Actors.Configuration;
+using Sark.Actors.Ops.Palettes;
 using Sark.Actors.Policy;
 
 namespace Sark.Host.Health;
@@ -72,6 +74,8 @@ internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, Actor
             ["policy"] = PolicyCheck(),
             ["audit"] = AuditCheck(),
         };
+        if (ClusterCheck() is { } cluster)
+            checks["cluster"] = cluster;
         foreach (var (name, check) in checks)
         {
             if (check.Blocking && name != "actor_system")
@@ -107,6 +111,27 @@ internal sealed class Readiness(ISarkGateway gateway, SarkOptions options, Actor
         if (failedAt != 0 && Stopwatch.GetElapsedTime(failedAt) < PolicyHold)
             return new DependencyCheck("unavailable", true, $"the {engine} engine could not decide its last call: {PolicyTelemetry.LastUnavailableReason}", engine);
         return new DependencyCheck("ok", false, null, engine);
+    }
+
+    /// <summary>On a clustered node: ready only while this node is an <c>up</c> member (not joining, leaving or down).</summary>
+    private DependencyCheck? ClusterCheck()
+    {
+        if (!ClusterMembers.IsClustered(_system))
+            return null;
+        var cluster = Akka.Cluster.Cluster.Get(_system);
+        var snapshot = ClusterMembers.Snapshot(cluster.State, cluster.SelfAddress);
+        var member = snapshot.Members.Any(m => m.Address.Equals(cluster.SelfAddress));
+        var status = member ? ClusterMembers.StatusName(cluster.SelfMember.Status) : "not_joined";
+        var up = member && cluster.SelfMember.Status == MemberStatus.Up;
+        return new DependencyCheck(up ? "ok" : status, !up,
+            up ? null
+            : member ? $"this node is {status}, not an up member of the cluster"
+            : $"this node has not joined the cluster yet (seed nodes: {string.Join(", ", _options.Cluster.SeedNodes)})")
+        {
+            Address = cluster.SelfAddress.ToString(),
+            Members = snapshot.Members.Length,
+            Unreachable = snapshot.Members.Count(m => !m.Reachable),
+        };
     }
 
     private DependencyCheck AuditCheck()

@@ -8,14 +8,26 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
     /// <summary>Overrides <c>sark.node.ops.bind</c> (the ops console) when present.</summary>
     public string? OpsBind { get; init; }
 
+    /// <summary>Overrides <c>sark.cluster.port</c> when present (as given: the configuration checks it).</summary>
+    public string? ClusterPort { get; init; }
+
+    /// <summary>Replace <c>sark.cluster.seed-nodes</c> when any is given (<c>--seed</c> may repeat).</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+
+    /// <summary>True when a cluster option is on the command line.</summary>
+    public bool HasClusterOverrides => ClusterPort is not null || Seeds.Count > 0;
+
     public const string Usage = """
         usage: sark-node [--config FILE] [--bind HOST:PORT] [--ops-bind HOST:PORT]
+                         [--cluster-port PORT] [--seed akka.tcp://sark@HOST:PORT ...]
 
           --config FILE      HOCON configuration, read on top of the built-in defaults
                              (without it, the bundled sark.conf runs the demo upstream)
           --bind HOST:PORT   address of the REST API, health and metrics
                              (overrides sark.node.http.bind; port 0 picks a free port)
           --ops-bind HOST:PORT  address of the ops console (overrides sark.node.ops.bind)
+          --cluster-port PORT   Akka.Remote port of a clustered node (overrides sark.cluster.port)
+          --seed ADDRESS     a seed node (repeat for several; replaces sark.cluster.seed-nodes)
           --help             show this text
         """;
 
@@ -25,6 +37,8 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
         string? config = null;
         string? bind = null;
         string? opsBind = null;
+        string? clusterPort = null;
+        var seeds = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -33,7 +47,7 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
             {
                 case "--help" or "-h" or "-?":
                     return CommandLineOutcome.Help();
-                case "--config" or "--bind" or "--ops-bind":
+                case "--config" or "--bind" or "--ops-bind" or "--cluster-port" or "--seed":
                     string? value;
                     if (inline is not null)
                     {
@@ -45,7 +59,7 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
                     }
                     else
                     {
-                        return CommandLineOutcome.Invalid($"{name} needs a value ({(name == "--config" ? "FILE" : "HOST:PORT")}).");
+                        return CommandLineOutcome.Invalid($"{name} needs a value ({ValueName(name)}).");
                     }
 
                     if (string.IsNullOrWhiteSpace(value))
@@ -54,6 +68,10 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
                         config = value;
                     else if (name == "--bind")
                         bind = value;
+                    else if (name == "--cluster-port")
+                        clusterPort = value;
+                    else if (name == "--seed")
+                        seeds.Add(value);
                     else
                         opsBind = value;
                     break;
@@ -62,8 +80,16 @@ internal sealed record CommandLine(string? ConfigPath, string? Bind)
             }
         }
 
-        return CommandLineOutcome.Run(new CommandLine(config, bind) { OpsBind = opsBind });
+        return CommandLineOutcome.Run(new CommandLine(config, bind) { OpsBind = opsBind, ClusterPort = clusterPort, Seeds = seeds });
     }
+
+    private static string ValueName(string option) => option switch
+    {
+        "--config" => "FILE",
+        "--cluster-port" => "PORT",
+        "--seed" => "akka.tcp://sark@HOST:PORT",
+        _ => "HOST:PORT",
+    };
 
     private static (string Name, string? Value) Split(string arg)
     {

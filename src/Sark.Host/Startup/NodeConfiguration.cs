@@ -32,7 +32,30 @@ internal static class NodeConfiguration
             options = options with { Node = options.Node with { Ops = (options.Node.Ops with { Bind = opsBind }).Validate() } };
         }
 
+        if (commandLine.HasClusterOverrides)
+            options = options with { Cluster = ClusterOverrides(commandLine, LoadConfig(commandLine)) };
+
         return options;
+    }
+
+    /// <summary>
+    /// <c>sark.cluster</c> with <c>--cluster-port</c> and <c>--seed</c> over the file's, checked by
+    /// the same rules (a bad value names the key it overrides).
+    /// </summary>
+    private static ClusterOptions ClusterOverrides(CommandLine commandLine, Akka.Configuration.Config config)
+    {
+        var text = new System.Text.StringBuilder();
+        if (commandLine.ClusterPort is { } port)
+        {
+            if (!int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                throw new SarkConfigException($"--cluster-port: '{port}' is not a port (0-65535).");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"cluster.port = {number}\n");
+        }
+
+        if (commandLine.Seeds.Count > 0)
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"cluster.seed-nodes = [{string.Join(", ", commandLine.Seeds.Select(s => System.Text.Json.JsonSerializer.Serialize(s)))}]\n");
+        var sark = Akka.Configuration.ConfigurationFactory.ParseString(text.ToString()).WithFallback(config.GetConfig("sark"));
+        return ClusterOptions.Read(sark);
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ internal sealed class ActorPalette : OpsPalette
                 ("pid", Environment.ProcessId),
                 ("working_set_mb", Math.Round(process.WorkingSet64 / 1024d / 1024d, 1)),
                 ("upstreams", Services.Options.Upstreams.Count),
-                ("clustered", false),
+                ("clustered", ClusterMembers.IsClustered(system)),
             ]);
             Done();
         }

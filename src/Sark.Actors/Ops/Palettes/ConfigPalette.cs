@@ -48,28 +48,3 @@ internal sealed class ConfigPalette : OpsPalette
         protected override void OnReceive(object message) => Unhandled(message);
     }
 }
-
-/// <summary>
-/// <c>cluster show|leave|down</c>. This node is not clustered yet (Akka.Cluster arrives with the
-/// cluster issue): every command answers <c>not_clustered</c>. The cluster work replaces this
-/// palette by registering its own named <c>cluster</c> (a later registration wins).
-/// </summary>
-internal sealed class ClusterPalette : OpsPalette
-{
-    public override PaletteDefinition Definition { get; } = new("cluster", "Akka.Cluster membership (when the node is clustered).",
-    [
-        new CommandDefinition("show", "Members, their status and roles, the leader, unreachable nodes.", []),
-        new CommandDefinition("leave", "This node (or ADDRESS) leaves the cluster gracefully.", [ArgumentDefinition.Positional("address", "a member's address", mandatory: false)]),
-        new CommandDefinition("down", "Mark ADDRESS (an unreachable member) as down.", [ArgumentDefinition.Positional("address", "a member's address")]),
-    ]);
-
-    public override Props CommandProps(OpsInvocation invocation) => Props.Create(() => new Command(invocation));
-
-    private sealed class Command(OpsInvocation invocation) : OpsCommandActor(invocation)
-    {
-        protected override void PreStart() =>
-            Fail("not_clustered", $"This node is not clustered (akka.actor.provider = {Context.System.Settings.ProviderClass.Split(',')[0]}): there are no members to show, leave or down.");
-
-        protected override void OnReceive(object message) => Unhandled(message);
-    }
-}

@@ -24,17 +24,30 @@ internal sealed class UpstreamPalette : OpsPalette
 
     public override Props CommandProps(OpsInvocation invocation) => Props.Create(() => new UpstreamCommand(invocation));
 
-    internal static JsonObject Summary(UpstreamStatus s) => new()
+    /// <summary>One row of <c>upstream list</c>; in a cluster with the <c>node</c> that hosts it (the pid is that node's).</summary>
+    internal static JsonObject Summary(UpstreamStatus s, bool clustered = false)
     {
-        ["name"] = s.Name,
-        ["kind"] = s.Kind.ToConfigName(),
-        ["state"] = Wire(s.State.ToString()),
-        ["breaker"] = Wire(s.Breaker.ToString()),
-        ["restarts"] = s.RestartCount,
-        ["pid"] = s.ProcessId,
-        ["tools"] = s.ToolCount,
-        ["last_error"] = s.LastError,
-    };
+        var row = new JsonObject
+        {
+            ["name"] = s.Name,
+            ["kind"] = s.Kind.ToConfigName(),
+            ["state"] = Wire(s.State.ToString()),
+            ["breaker"] = Wire(s.Breaker.ToString()),
+            ["restarts"] = s.RestartCount,
+            ["pid"] = s.ProcessId,
+            ["tools"] = s.ToolCount,
+            ["last_error"] = s.LastError,
+        };
+        if (clustered)
+            row["node"] = s.Node;
+        return row;
+    }
+
+    /// <summary>The columns of <c>upstream list</c>.</summary>
+    internal static string[] ListColumns(bool clustered) =>
+        clustered
+            ? ["name", "kind", "state", "breaker", "restarts", "pid", "tools", "last_error", "node"]
+            : ["name", "kind", "state", "breaker", "restarts", "pid", "tools", "last_error"];
 
     internal static string Wire(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
@@ -67,9 +80,10 @@ internal sealed class UpstreamPalette : OpsPalette
                     WaitForReady(list);
                     break;
                 case UpstreamList list when Command.Name == "list":
-                    Columns("name", "kind", "state", "breaker", "restarts", "pid", "tools", "last_error");
+                    var clustered = Services.Options.Cluster.Enabled;
+                    Columns(ListColumns(clustered));
                     foreach (var status in list.Upstreams)
-                        Row(Summary(status));
+                        Row(Summary(status, clustered));
                     Done();
                     break;
                 case UpstreamList list:
@@ -120,6 +134,7 @@ internal sealed class UpstreamPalette : OpsPalette
                 ("restarts", s.RestartCount),
                 ("consecutive_restarts", s.ConsecutiveRestarts),
                 ("pid", s.ProcessId),
+                ("node", s.Node),
                 ("tools", s.ToolCount),
                 ("connected_since", s.ConnectedSince?.ToString("O")),
                 ("last_error", s.LastError),
