@@ -246,24 +246,8 @@ internal static class ClusterCommand
                 _buffers[i] = new byte[64 * 1024];
         }
 
-        public async ValueTask<bool> CallAsync(int worker, CancellationToken cancellationToken)
-        {
-            var node = _nodes[worker % _nodes.Count]!;
-            using var content = new ByteArrayContent(_bodies[worker % _bodies.Length]);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await _http.PostAsync(new Uri(node.BaseAddress, "/api/v1/invoke"), content, cancellationToken).ConfigureAwait(false);
-            var buffer = _buffers[worker];
-            var length = 0;
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                int read;
-                while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
-                    length += read;
-            }
-
-            return response.StatusCode == HttpStatusCode.OK && EchoReply.BodyHasEcho(buffer.AsSpan(0, length));
-        }
+        public ValueTask<bool> CallAsync(int worker, CancellationToken cancellationToken) =>
+            RestTarget.InvokeEchoAsync(_http, new Uri(_nodes[worker % _nodes.Count]!.BaseAddress, "/api/v1/invoke"), _bodies[worker % _bodies.Length], _buffers[worker], cancellationToken);
 
         public async ValueTask DisposeAsync()
         {

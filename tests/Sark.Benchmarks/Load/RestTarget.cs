@@ -87,12 +87,15 @@ internal sealed class RestTarget : IEchoTarget
             _buffers[i] = new byte[64 * 1024];
     }
 
-    public async ValueTask<bool> CallAsync(int worker, CancellationToken cancellationToken)
+    public ValueTask<bool> CallAsync(int worker, CancellationToken cancellationToken) =>
+        InvokeEchoAsync(_http, _invoke, Body, _buffers[worker], cancellationToken);
+
+    /// <summary>One <c>POST /api/v1/invoke</c> of <paramref name="body"/>; true when the answer is 200 and carries the echo.</summary>
+    internal static async ValueTask<bool> InvokeEchoAsync(HttpClient http, Uri invoke, byte[] body, byte[] buffer, CancellationToken cancellationToken)
     {
-        using var content = new ByteArrayContent(Body);
+        using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await _http.PostAsync(_invoke, content, cancellationToken).ConfigureAwait(false);
-        var buffer = _buffers[worker];
+        using var response = await http.PostAsync(invoke, content, cancellationToken).ConfigureAwait(false);
         var length = 0;
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
