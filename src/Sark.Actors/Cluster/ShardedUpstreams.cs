@@ -199,9 +199,11 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
             case ClusterEvent.MemberRemoved { PreviousStatus: MemberStatus.Exiting }:
                 // A graceful leave: its shards were handed off before it was removed, and what
                 // it had in flight was answered by its connections as they stopped.
+                WarnIfCoordinatorWouldStall();
                 return true;
             case ClusterEvent.MemberRemoved removed:
                 WakeAgain(NodeLost(removed.Member.Address.ToString(), "was removed from the cluster"));
+                WarnIfCoordinatorWouldStall();
                 return true;
             case Sweep:
                 // Remembered entities restart on their own; a wake makes sure of it (it is idempotent)
@@ -225,6 +227,22 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
         _woken = true;
         foreach (var (upstream, region) in _regions)
             region.Tell(new WakeUpstream(upstream));
+    }
+
+    /// <summary>After a member is removed: says so when too few are left for a new shard coordinator to place shards.</summary>
+    private void WarnIfCoordinatorWouldStall()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        var up = cluster.State.Members.Where(m => m.Status == MemberStatus.Up).ToArray();
+        foreach (var group in UpstreamShards.Plan(_options))
+        {
+            var minMembers = group.Role is null
+                ? cluster.Settings.MinNrOfMembers
+                : cluster.Settings.MinNrOfMembersOfRole.GetValueOrDefault(group.Role, 1);
+            var membersUp = group.Role is null ? up.Length : up.Count(m => m.HasRole(group.Role));
+            if (UpstreamShards.CoordinatorStall(group, membersUp, minMembers) is { } warning)
+                _log.Warning("{0}", warning);
+        }
     }
 
     private void Apply(HostedStatus hosted)

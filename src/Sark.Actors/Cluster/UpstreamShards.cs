@@ -43,6 +43,21 @@ internal static class UpstreamShards
         ];
     }
 
+    /// <summary>
+    /// The warning for a node that sees fewer members up than a shard coordinator of
+    /// <paramref name="group"/> needs before it places any shard, or null when there are enough.
+    /// That minimum is <c>akka.cluster.min-nr-of-members</c> (for a region with a role,
+    /// <c>akka.cluster.role.&lt;role&gt;.min-nr-of-members</c>, default 1). The first coordinator
+    /// passes it at start; one started again after the oldest node is lost or leaves counts the
+    /// regions that register with it afresh, and until enough have, it ignores every request for a
+    /// shard home, so the upstreams that must move do not restart (docs/cluster-internals.md).
+    /// </summary>
+    public static string? CoordinatorStall(ShardGroup group, int membersUp, int minMembers) =>
+        membersUp >= minMembers ? null
+        : $"Cluster: {membersUp} member(s){(group.Role is null ? "" : $" with role {group.Role}")} up, fewer than the {minMembers} that min-nr-of-members asks for: "
+          + $"a shard coordinator of {group.TypeName} that starts now (after the oldest node is lost or leaves) places no shard until {minMembers} nodes have registered, "
+          + $"so the upstreams {string.Join(", ", group.Upstreams)} that must move stay unavailable until then. Keep min-nr-of-members at most the number of nodes that survive a loss.";
+
     /// <summary>Entity id = upstream name; the shard is a hash of it over <c>sark.cluster.shards</c>.</summary>
     internal sealed class Extractor(int shards) : HashCodeMessageExtractor(shards)
     {

@@ -26,6 +26,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         akka.loglevel = WARNING
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.cluster {
+          # All three up together: the upstreams are placed once, over all three, with no rebalance.
+          # A spec that loses the oldest node lowers it to 2 (docs/cluster-internals.md).
           min-nr-of-members = 3
           gossip-interval = 200ms
           leader-actions-interval = 200ms
@@ -72,7 +74,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>
     /// Starts a node. <paramref name="seed"/>: the node to join (null: this node starts the cluster
-    /// by joining itself). <paramref name="extraHocon"/> comes first (for example a victim that must not leave on terminate).
+    /// by joining itself). <paramref name="extraHocon"/> comes last, over the settings above (for example a victim that must not leave on terminate).
     /// </summary>
     public static async Task<ClusterNode> StartAsync(
         string name, SarkOptions shared, Address? seed, string[] roles, bool serializeMessages, string extraHocon = "",
@@ -93,7 +95,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddAkka("sark", akka => akka
-            .AddHocon($"{extraHocon}\nakka.actor.serialize-messages = {(serializeMessages ? "on" : "off")}\n{TestHocon}", HoconAddMode.Prepend)
+            .AddHocon($"akka.actor.serialize-messages = {(serializeMessages ? "on" : "off")}\n{TestHocon}\n{extraHocon}", HoconAddMode.Prepend)
             .WithSarkCluster(options)
             .WithSarkGateway(options, connectionProps));
         var host = builder.Build();

@@ -257,6 +257,67 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
         output.WriteLine($"in-flight call failed {failedAfter.TotalSeconds:0.0}s after the node died; {lost} answered again on {(await caller.StatusesAsync())[lost].Node} after {movedAfter.TotalSeconds:0.0}s");
     }
 
+    [Fact]
+    public async Task Losing_the_oldest_node_moves_its_upstreams_to_the_survivors_and_the_next_call_succeeds()
+    {
+        var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""), ("delta", ""), ("epsilon", ""));
+        // Terminating this system does not leave the cluster: it vanishes, as a killed process does.
+        // min-nr-of-members = 2: the new coordinator on a survivor places shards once the 2 survivors'
+        // regions have registered (with 3 it would wait for a third forever). No rebalance within the
+        // spec (it takes about 20 s), so the hosts read before the kill stay the hosts.
+        const string vanish = """
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
+            akka.cluster.min-nr-of-members = 2
+            akka.cluster.sharding.rebalance-interval = 120s
+            """;
+        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], vanish), ("n2", [], vanish), ("n3", [], vanish)]);
+        await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma", "delta", "epsilon");
+        var hosts = (await nodes[0].StatusesAsync()).Values.ToDictionary(s => s.Name, s => s.Node!);
+        // The victim is the oldest node: it runs the shard coordinator, and it must host something.
+        var victim = Oldest(nodes);
+        var lost = hosts.Where(h => h.Value == victim.Address.ToString()).Select(h => h.Key).ToArray();
+        Assert.True(lost.Length > 0, $"the oldest node {victim.Address} hosts no upstream: {string.Join(", ", hosts)}");
+        var caller = YoungerNodes(nodes).First();
+        foreach (var upstream in lost)
+            Assert.Equal("Echo: before", Text(await caller.Gateway.InvokeToolAsync(upstream, "echo", Message("before"))));
+
+        var clock = Stopwatch.StartNew();
+        await victim.System.Terminate();
+        var answered = new Dictionary<string, TimeSpan>();
+        try
+        {
+            foreach (var upstream in lost)
+            {
+                await EventuallyAsync(async () =>
+                    Assert.Equal("Echo: moved", Text(await caller.Gateway.InvokeToolAsync(upstream, "echo", Message("moved")).WaitAsync(TimeSpan.FromSeconds(5)))),
+                    TimeSpan.FromSeconds(30));
+                answered[upstream] = clock.Elapsed;
+            }
+        }
+        catch
+        {
+            foreach (var node in nodes.All.Where(n => n != victim))
+            {
+                output.WriteLine($"{node.Name}: members {string.Join(", ", node.Cluster.State.Members.Select(m => $"{m.Address.Port}:{m.Status}"))}; unreachable {node.Cluster.State.Unreachable.Count}");
+                foreach (var upstream in lost)
+                    output.WriteLine($"{node.Name}: {(await node.StatusesAsync())[upstream]}");
+            }
+
+            throw;
+        }
+
+        foreach (var node in nodes.All.Where(n => n != victim))
+        {
+            await EventuallyAsync(async () =>
+            {
+                var statuses = await node.StatusesAsync();
+                Assert.All(lost, u => Assert.NotEqual(victim.Address.ToString(), statuses[u].Node));
+            });
+        }
+
+        output.WriteLine($"the oldest node hosted {string.Join(", ", lost)}; first successful calls after the kill: {string.Join(", ", answered.Select(a => $"{a.Key} {a.Value.TotalSeconds:0.0}s"))}");
+    }
+
     /// <summary>The oldest node: it runs the cluster singletons, the shard coordinator among them.</summary>
     private static ClusterNode Oldest(ClusterNodes nodes)
     {

@@ -179,6 +179,24 @@ public sealed class UpstreamShardsSpecs
     }
 
     [Fact]
+    public void Fewer_members_up_than_min_nr_of_members_is_a_stall_a_new_coordinator_would_not_get_past()
+    {
+        var group = Assert.Single(UpstreamShards.Plan(TestUpstreams.With(TestUpstreams.Demo("alpha"), TestUpstreams.Demo("beta"))));
+
+        // Three nodes started with min-nr-of-members = 3 lose one: a coordinator started now waits for a third region.
+        var warning = UpstreamShards.CoordinatorStall(group, membersUp: 2, minMembers: 3);
+
+        Assert.NotNull(warning);
+        Assert.Contains("2 member(s) up, fewer than the 3", warning, StringComparison.Ordinal);
+        Assert.Contains("sark-upstreams", warning, StringComparison.Ordinal);
+        Assert.Contains("alpha, beta", warning, StringComparison.Ordinal);
+        Assert.Null(UpstreamShards.CoordinatorStall(group, membersUp: 2, minMembers: 2));
+        Assert.Null(UpstreamShards.CoordinatorStall(group, membersUp: 1, minMembers: 1));
+        var gpu = new ShardGroup("sark-upstreams-gpu", "gpu", HostedHere: true, ["g"]);
+        Assert.Contains("with role gpu up", UpstreamShards.CoordinatorStall(gpu, membersUp: 0, minMembers: 1), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_entity_id_is_the_upstream_name_and_other_messages_have_none()
     {
         var extractor = new UpstreamShards.Extractor(30);
