@@ -80,10 +80,12 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
         var extractor = new UpstreamShards.Extractor(_options.Cluster.Shards);
         var (self, options, services, connectionProps) = (Self, _options, _services, _connectionProps);
         Props EntityProps(string name) =>
-            UpstreamEntity.Props(name, options.Upstreams.GetValueOrDefault(name), services, self, connectionProps);
+            UpstreamEntity.Props(name, options.Upstreams.GetValueOrDefault(name), services, self, connectionProps, options.Node.ShutdownDrain);
 
         async Task<(ShardGroup, IActorRef)> Start(ShardGroup group) => (group, group.HostedHere
-            ? await sharding.StartAsync(group.TypeName, EntityProps, settings.WithRole(group.Role), extractor).ConfigureAwait(false)
+            // A hand-off (this node leaves) stops each entity with UpstreamEntity.HandOff, which lets its calls finish first.
+            ? await sharding.StartAsync(group.TypeName, EntityProps, settings.WithRole(group.Role), extractor,
+                sharding.DefaultShardAllocationStrategy(settings), UpstreamEntity.HandOff.Instance).ConfigureAwait(false)
             : await sharding.StartProxyAsync(group.TypeName, group.Role!, extractor).ConfigureAwait(false));
 
         Task.WhenAll(UpstreamShards.Plan(_options).Select(Start)).PipeTo(self,
