@@ -129,6 +129,8 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         while (clock.Elapsed < LoopbackCluster.MembershipTimeout)
         {
             var call = await cluster.CallAsync(via, "demo", $"during the leave {served}");
+            if (call.Took >= CallBound)
+                WriteLogs(cluster, host, via);
             Assert.True(call.Took < CallBound, $"a call during the leave hung: {call}");
             if (call.Ok)
             {
@@ -149,7 +151,19 @@ public sealed class ClusterUpstreamSpecs(ITestOutputHelper output)
         Assert.True(after.TryGetValue("demo", out var moved) && moved != host, $"demo did not move off node {host + 1}");
         await cluster.UntilMembersUpAsync(via, [.. Enumerable.Range(0, LoopbackCluster.Size).Where(i => i != host)]);
         Assert.Empty(cluster.SerializationProblems());
+        if (failures.Count > 0)
+            WriteLogs(cluster, host, via);
         Assert.True(failures.Count == 0, $"{failures.Count} calls failed during a graceful leave, the first: " + string.Join("; ", failures.Take(3)));
+    }
+
+    /// <summary>What the leaving node and the node the calls went through logged, for a failed leave.</summary>
+    private void WriteLogs(LoopbackCluster cluster, int leaving, int via)
+    {
+        foreach (var index in new[] { leaving, via })
+        {
+            output.WriteLine($"--- node {index + 1} ({(index == leaving ? "leaving" : "calls through it")}) ---");
+            output.WriteLine(cluster.Node(index).Describe());
+        }
     }
 
     private static async Task<long> AuditedAsync(string database, IReadOnlyList<string> requestIds)
