@@ -42,7 +42,10 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
     private ImmutableArray<CatalogEntry> _servers = [];
     private string? _health;
     private long _seq;
+    private const int AnsweredKept = 1024;
     private readonly Dictionary<string, IActorRef> _inFlight = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _answered = new(StringComparer.Ordinal);
+    private readonly Queue<string> _answeredOrder = new();
     private readonly TimeSpan _drain;
     private bool _handingOff;
 
@@ -114,12 +117,12 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
             case ClusterCall call:
                 // Late ones (the region buffers a shard's messages once its hand-off begins, so
                 // none are expected) are still served while the circuit drains.
-                _inFlight[call.RequestId] = call.ReplyTo;
-                _circuit.Tell(ToLocal(call), Self);
+                if (Accept(call.RequestId, call.ReplyTo))
+                    _circuit.Tell(ToLocal(call), Self);
                 break;
             case ForwardRequest request:
-                _inFlight[request.RequestId] = Sender;
-                _circuit.Tell(request, Self);
+                if (Accept(request.RequestId, Sender))
+                    _circuit.Tell(request, Self);
                 break;
             case ToolCallCompleted completed:
                 Reply(completed.RequestId, completed);
@@ -191,12 +194,29 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
             Timers.StartSingleTimer(DrainOver.Instance, DrainOver.Instance, _drain);
     }
 
+    /// <summary>
+    /// Tells the manager that routed a call that this entity has it (it stops sending it again),
+    /// and whether the call is new: a copy sent again (its accept was slow) is not run twice.
+    /// </summary>
+    private bool Accept(string requestId, IActorRef replyTo)
+    {
+        replyTo.Tell(new CallAccepted(requestId));
+        if (_inFlight.ContainsKey(requestId) || _answered.Contains(requestId))
+            return false;
+        _inFlight[requestId] = replyTo;
+        return true;
+    }
+
     /// <summary>A reply of the circuit, relayed to the manager that routed the call; the last one of a hand-off stops the circuit.</summary>
     private void Reply(string requestId, object reply)
     {
         if (!_inFlight.Remove(requestId, out var replyTo))
             return;
         replyTo.Tell(reply);
+        _answered.Add(requestId);
+        _answeredOrder.Enqueue(requestId);
+        if (_answeredOrder.Count > AnsweredKept)
+            _answered.Remove(_answeredOrder.Dequeue());
         if (_handingOff && _inFlight.Count == 0)
         {
             Timers.Cancel(DrainOver.Instance);
