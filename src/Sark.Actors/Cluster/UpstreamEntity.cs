@@ -48,6 +48,7 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
     private readonly Queue<string> _answeredOrder = new();
     private readonly TimeSpan _drain;
     private bool _handingOff;
+    private bool _stopping;
 
     public UpstreamEntity(
         string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps, TimeSpan drain)
@@ -112,11 +113,12 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
                 break;
             case DrainOver:
                 _log.Warning("Upstream {Upstream}: {Calls} calls still in flight after the hand-off drain ({Drain}s); stopping the upstream", _name, _inFlight.Count, _drain.TotalSeconds);
-                Context.Stop(_circuit);
+                StopCircuit();
                 break;
             case ClusterCall call:
                 // Late ones (the region buffers a shard's messages once its hand-off begins, so
-                // none are expected) are still served while the circuit drains.
+                // none are expected) are still served while the circuit drains, and not accepted
+                // once it stops (their manager sends them again).
                 if (Accept(call.RequestId, call.ReplyTo))
                     _circuit.Tell(ToLocal(call), Self);
                 break;
@@ -189,7 +191,7 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
 
         _log.Info("Upstream {Upstream}: handed off; {Calls} calls in flight finish here (up to {Drain}s), then it stops", _name, _inFlight.Count, _drain.TotalSeconds);
         if (_inFlight.Count == 0)
-            Context.Stop(_circuit);
+            StopCircuit();
         else
             Timers.StartSingleTimer(DrainOver.Instance, DrainOver.Instance, _drain);
     }
@@ -200,11 +202,20 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
     /// </summary>
     private bool Accept(string requestId, IActorRef replyTo)
     {
+        // Once the circuit stops, a late call is not accepted: its manager sends it again, to the new home.
+        if (_stopping)
+            return false;
         replyTo.Tell(new CallAccepted(requestId));
         if (_inFlight.ContainsKey(requestId) || _answered.Contains(requestId))
             return false;
         _inFlight[requestId] = replyTo;
         return true;
+    }
+
+    private void StopCircuit()
+    {
+        _stopping = true;
+        Context.Stop(_circuit);
     }
 
     /// <summary>A reply of the circuit, relayed to the manager that routed the call; the last one of a hand-off stops the circuit.</summary>
@@ -220,7 +231,7 @@ internal sealed class UpstreamEntity : UntypedActor, IWithTimers
         if (_handingOff && _inFlight.Count == 0)
         {
             Timers.Cancel(DrainOver.Instance);
-            Context.Stop(_circuit);
+            StopCircuit();
         }
     }
 
