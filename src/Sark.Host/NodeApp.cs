@@ -86,7 +86,9 @@ internal static class NodeApp
     /// <summary>
     /// Coordinated shutdown drains calls (<c>shutdown-drain</c>), then stops every upstream
     /// process (stdin closed, <c>stop-grace</c>, SIGTERM, <c>kill-grace</c>): the host waits for all of it.
+    /// In a cluster the hand-off drains the upstreams' calls too (docs/cluster.md, the leave sequence).
     /// </summary>
     private static TimeSpan ShutdownTimeout(SarkOptions options) =>
-        options.Node.ShutdownDrain + options.LongestUpstreamStop + (options.Audit?.FlushTimeout ?? TimeSpan.Zero) + ShutdownMargin;
+        options.Node.ShutdownDrain + (options.Cluster.Enabled ? options.Node.ShutdownDrain : TimeSpan.Zero)
+        + options.LongestUpstreamStop + (options.Audit?.FlushTimeout ?? TimeSpan.Zero) + ShutdownMargin;
 }

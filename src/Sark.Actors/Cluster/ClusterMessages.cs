@@ -43,6 +43,13 @@ internal static class ClusterMessages
         public override string ToString() => $"ClusterCall {{ RequestId = {RequestId}, Upstream = {Upstream}, Server = {Server}, Tool = {Tool} }}";
     }
 
+    /// <summary>
+    /// The entity has a call (<see cref="ClusterCall"/> or <see cref="UpstreamCommands.ForwardRequest"/>),
+    /// to the manager that routed it: until then the manager sends it again, since sharding drops
+    /// a message that reaches a shard's old home during its hand-off.
+    /// </summary>
+    public sealed record CallAccepted(string RequestId) : ISarkClusterMessage;
+
     /// <summary>Start the entity of an upstream if it is not running (every node sends it once it is up; idempotent).</summary>
     public sealed record WakeUpstream(string Upstream) : UpstreamCommands.IUpstreamMessage, ISarkClusterMessage;
 

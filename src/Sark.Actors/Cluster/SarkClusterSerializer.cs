@@ -26,6 +26,7 @@ public sealed class SarkClusterSerializer : SerializerWithStringManifest
     {
         [typeof(ClusterCall)] = "call",
         [typeof(WakeUpstream)] = "wake",
+        [typeof(CallAccepted)] = "accepted",
         [typeof(CallProgress)] = "progress",
         [typeof(ClientRequest)] = "client-request",
         [typeof(ClientNotify)] = "client-notify",
@@ -97,6 +98,7 @@ public sealed class SarkClusterSerializer : SerializerWithStringManifest
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ClusterCall))]
 [JsonSerializable(typeof(WakeUpstream))]
+[JsonSerializable(typeof(CallAccepted))]
 [JsonSerializable(typeof(CallProgress))]
 [JsonSerializable(typeof(ClientRequest))]
 [JsonSerializable(typeof(ClientNotify))]

@@ -15,10 +15,25 @@ namespace Sark.Actors.Cluster;
 /// </summary>
 internal sealed partial class ShardedUpstreams
 {
-    private void Track(string requestId, string upstream, TimeSpan? timeout, IProgress<ToolProgress>? progress, IUpstreamClient? client)
+    /// <summary>Sends <paramref name="message"/> to <paramref name="region"/> and keeps it until its entity accepts it or the call ends.</summary>
+    private void Route(IActorRef region, object message, string requestId, string upstream, TimeSpan? timeout, IProgress<ToolProgress>? progress, IUpstreamClient? client)
     {
         var wait = (timeout ?? _options.Upstreams[upstream].CallTimeout) + _options.AskMargin + SweepEvery;
-        _directory.Track(new UpstreamDirectory.PendingCall(requestId, upstream, Sender, progress, client, Now + wait));
+        _directory.Track(new UpstreamDirectory.PendingCall(requestId, upstream, Sender, progress, client, Now + wait) { Unaccepted = message, SentAt = Now });
+        region.Tell(message, Self);
+    }
+
+    /// <summary>Sends again the calls that no entity has accepted (dropped during a hand-off); the entity ignores a second copy.</summary>
+    private void SendAgain()
+    {
+        foreach (var call in _directory.DueAgain(Now, ResendAfter))
+        {
+            if (call.Unaccepted is { } message && _regions.TryGetValue(call.Upstream, out var region))
+            {
+                _log.Info("Cluster: call {RequestId} to {Upstream} not accepted within {After}s (a hand-off?); sent again", call.RequestId, call.Upstream, ResendAfter.TotalSeconds);
+                region.Tell(message, Self);
+            }
+        }
     }
 
     /// <summary>Opens the circuits of what <paramref name="host"/> hosted and fails the calls in flight there; returns those upstreams.</summary>

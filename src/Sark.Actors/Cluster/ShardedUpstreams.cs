@@ -25,6 +25,9 @@ namespace Sark.Actors.Cluster;
 internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedStash, IWithTimers
 {
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(5);
+
+    /// <summary>A call no entity has accepted this long after it was sent is sent again (checked every second).</summary>
+    private static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(2);
     private readonly SarkOptions _options;
     private readonly ClusterServices _services;
     private readonly CircuitBoard _board;
@@ -62,12 +65,18 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
         public static readonly Sweep Instance = new();
     }
 
+    private sealed class Resend
+    {
+        public static readonly Resend Instance = new();
+    }
+
     protected override void PreStart()
     {
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
         _services.Replicator.Tell(Dsl.Subscribe(ClusterKeys.Statuses, Self));
         Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, SweepEvery);
+        Timers.StartPeriodicTimer(Resend.Instance, Resend.Instance, TimeSpan.FromSeconds(1));
         StartRegions();
     }
 
@@ -80,10 +89,12 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
         var extractor = new UpstreamShards.Extractor(_options.Cluster.Shards);
         var (self, options, services, connectionProps) = (Self, _options, _services, _connectionProps);
         Props EntityProps(string name) =>
-            UpstreamEntity.Props(name, options.Upstreams.GetValueOrDefault(name), services, self, connectionProps);
+            UpstreamEntity.Props(name, options.Upstreams.GetValueOrDefault(name), services, self, connectionProps, options.Node.ShutdownDrain);
 
         async Task<(ShardGroup, IActorRef)> Start(ShardGroup group) => (group, group.HostedHere
-            ? await sharding.StartAsync(group.TypeName, EntityProps, settings.WithRole(group.Role), extractor).ConfigureAwait(false)
+            // A hand-off (this node leaves) stops each entity with UpstreamEntity.HandOff, which lets its calls finish first.
+            ? await sharding.StartAsync(group.TypeName, EntityProps, settings.WithRole(group.Role), extractor,
+                sharding.DefaultShardAllocationStrategy(settings), UpstreamEntity.HandOff.Instance).ConfigureAwait(false)
             : await sharding.StartProxyAsync(group.TypeName, group.Role!, extractor).ConfigureAwait(false));
 
         Task.WhenAll(UpstreamShards.Plan(_options).Select(Start)).PipeTo(self,
@@ -124,13 +135,15 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
         switch (message)
         {
             case CallTool call when _regions.TryGetValue(call.Upstream, out var region):
-                Track(call.RequestId, call.Upstream, call.Timeout, call.Progress, call.ClientRequests);
-                region.Tell(ClusterCall.From(call, Self), Self);
+                Route(region, ClusterCall.From(call, Self), call.RequestId, call.Upstream, call.Timeout, call.Progress, call.ClientRequests);
                 break;
             case ForwardRequest request when _regions.TryGetValue(request.Upstream, out var region):
-                Track(request.RequestId, request.Upstream, request.Timeout, null, null);
-                region.Tell(request, Self);
+                Route(region, request, request.RequestId, request.Upstream, request.Timeout, null, null);
                 break;
+            case CallAccepted accepted:
+                _directory.Accept(accepted.RequestId);
+                break;
+
             case CancelCall cancel when _regions.TryGetValue(cancel.Upstream, out var region):
                 _directory.Complete(cancel.RequestId);
                 region.Tell(cancel, Self);
@@ -204,6 +217,9 @@ internal sealed partial class ShardedUpstreams : UntypedActor, IWithUnboundedSta
             case ClusterEvent.MemberRemoved removed:
                 WakeAgain(NodeLost(removed.Member.Address.ToString(), "was removed from the cluster"));
                 WarnIfCoordinatorWouldStall();
+                return true;
+            case Resend:
+                SendAgain();
                 return true;
             case Sweep:
                 // Remembered entities restart on their own; a wake makes sure of it (it is idempotent)

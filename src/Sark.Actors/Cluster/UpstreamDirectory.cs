@@ -20,7 +20,14 @@ internal sealed class UpstreamDirectory(SarkOptions options)
 
     /// <summary>A call this node routed and waits for: who to answer, and the in-process relays.</summary>
     public sealed record PendingCall(
-        string RequestId, string Upstream, IActorRef ReplyTo, IProgress<ToolProgress>? Progress, IUpstreamClient? Client, DateTimeOffset Deadline);
+        string RequestId, string Upstream, IActorRef ReplyTo, IProgress<ToolProgress>? Progress, IUpstreamClient? Client, DateTimeOffset Deadline)
+    {
+        /// <summary>What was sent to the region, until the entity accepts it (<see cref="CallAccepted"/>); then null.</summary>
+        public object? Unaccepted { get; set; }
+
+        /// <summary>When <see cref="Unaccepted"/> was last sent.</summary>
+        public DateTimeOffset SentAt { get; set; }
+    }
 
     public int PendingCount => _pending.Count;
 
@@ -97,6 +104,25 @@ internal sealed class UpstreamDirectory(SarkOptions options)
     public PendingCall? Find(string requestId) => _pending.GetValueOrDefault(requestId);
 
     /// <summary>The call is answered (or given up): forget it, and say who waited.</summary>
+    /// <summary>The entity has the call: it is not sent again.</summary>
+    public void Accept(string requestId)
+    {
+        if (_pending.TryGetValue(requestId, out var call))
+            call.Unaccepted = null;
+    }
+
+    /// <summary>
+    /// The calls no entity has accepted <paramref name="after"/> their last send (sharding may drop a
+    /// message during a hand-off): they are due again, from <paramref name="now"/>.
+    /// </summary>
+    public ImmutableArray<PendingCall> DueAgain(DateTimeOffset now, TimeSpan after)
+    {
+        var due = _pending.Values.Where(c => c.Unaccepted is not null && c.SentAt + after <= now).ToImmutableArray();
+        foreach (var call in due)
+            call.SentAt = now;
+        return due;
+    }
+
     public PendingCall? Complete(string requestId) => _pending.Remove(requestId, out var call) ? call : null;
 
     /// <summary>Removes and returns the calls in flight to upstreams hosted at <paramref name="host"/>.</summary>

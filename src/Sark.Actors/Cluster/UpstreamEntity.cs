@@ -20,8 +20,15 @@ namespace Sark.Actors.Cluster;
 /// publishes what its circuit reports to the whole cluster: the status (distributed data, and
 /// straight to this node's manager), the catalog listing (distributed data) and its events
 /// (this node's journal, which shares them). It stops when its circuit stops.
+/// <para>
+/// Calls and requests are answered through it (it relays each reply to the manager that routed
+/// it), so that it knows what is in flight. When sharding hands its shard off (this node leaves),
+/// the region stops it with <see cref="HandOff"/>: the region buffers what comes for the shard
+/// from then on and delivers it at the new home, and the entity lets the calls in flight finish
+/// (up to <c>sark.node.shutdown-drain</c>), then stops its circuit (and its process) and itself.
+/// </para>
 /// </summary>
-internal sealed class UpstreamEntity : UntypedActor
+internal sealed class UpstreamEntity : UntypedActor, IWithTimers
 {
     private readonly string _name;
     private readonly UpstreamOptions? _options;
@@ -35,9 +42,18 @@ internal sealed class UpstreamEntity : UntypedActor
     private ImmutableArray<CatalogEntry> _servers = [];
     private string? _health;
     private long _seq;
+    private const int AnsweredKept = 1024;
+    private readonly Dictionary<string, IActorRef> _inFlight = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _answered = new(StringComparer.Ordinal);
+    private readonly Queue<string> _answeredOrder = new();
+    private readonly TimeSpan _drain;
+    private bool _handingOff;
+    private bool _stopping;
 
-    public UpstreamEntity(string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps)
+    public UpstreamEntity(
+        string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps, TimeSpan drain)
     {
+        _drain = drain;
         _name = name;
         _options = options;
         _services = services;
@@ -45,9 +61,32 @@ internal sealed class UpstreamEntity : UntypedActor
         _connectionProps = connectionProps;
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>An entity of <paramref name="name"/>; on a hand-off, calls in flight get up to <paramref name="drain"/> to finish.</summary>
     public static Props Props(
-        string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps) =>
-        Akka.Actor.Props.Create(() => new UpstreamEntity(name, options, services, manager, connectionProps));
+        string name, UpstreamOptions? options, ClusterServices services, IActorRef manager, Func<UpstreamOptions, IActorRef, Props> connectionProps, TimeSpan drain) =>
+        Akka.Actor.Props.Create(() => new UpstreamEntity(name, options, services, manager, connectionProps, drain));
+
+    /// <summary>
+    /// The hand-off stop message of the upstream regions: sharding sends it to each entity of a
+    /// shard it hands off (this node leaves). Local only: the region's stopper and its entities
+    /// share a node, so it never crosses one.
+    /// </summary>
+    public sealed class HandOff : INoSerializationVerificationNeeded
+    {
+        public static readonly HandOff Instance = new();
+
+        private HandOff()
+        {
+        }
+    }
+
+    /// <summary>The drain of a hand-off is over: what is still in flight is failed by the stopping circuit.</summary>
+    private sealed class DrainOver : INoSerializationVerificationNeeded
+    {
+        public static readonly DrainOver Instance = new();
+    }
 
     protected override void PreStart()
     {
@@ -69,8 +108,32 @@ internal sealed class UpstreamEntity : UntypedActor
             case IUpstreamMessage unknown when _options is null:
                 RefuseUnknown(unknown);
                 break;
+            case HandOff:
+                OnHandOff();
+                break;
+            case DrainOver:
+                _log.Warning("Upstream {Upstream}: {Calls} calls still in flight after the hand-off drain ({Drain}s); stopping the upstream", _name, _inFlight.Count, _drain.TotalSeconds);
+                StopCircuit();
+                break;
             case ClusterCall call:
-                _circuit.Tell(ToLocal(call), call.ReplyTo);
+                // Late ones (the region buffers a shard's messages once its hand-off begins, so
+                // none are expected) are still served while the circuit drains, and not accepted
+                // once it stops (their manager sends them again).
+                if (Accept(call.RequestId, call.ReplyTo))
+                    _circuit.Tell(ToLocal(call), Self);
+                break;
+            case ForwardRequest request:
+                if (Accept(request.RequestId, Sender))
+                    _circuit.Tell(request, Self);
+                break;
+            case ToolCallCompleted completed:
+                Reply(completed.RequestId, completed);
+                break;
+            case ToolCallFailed failed:
+                Reply(failed.RequestId, failed);
+                break;
+            case RequestCompleted completed:
+                Reply(completed.RequestId, completed);
                 break;
             case WakeUpstream:
                 break;
@@ -106,9 +169,69 @@ internal sealed class UpstreamEntity : UntypedActor
             case Terminated terminated when terminated.ActorRef.Equals(_circuit):
                 Context.Stop(Self);
                 break;
+
             default:
                 Unhandled(message);
                 break;
+        }
+    }
+
+    /// <summary>Sharding hands this upstream off: drain what is in flight (bounded), then stop the circuit, then this entity.</summary>
+    private void OnHandOff()
+    {
+        if (_handingOff)
+            return;
+        _handingOff = true;
+        if (_options is null)
+        {
+            // Not configured on this node: no circuit to drain.
+            Context.Stop(Self);
+            return;
+        }
+
+        _log.Info("Upstream {Upstream}: handed off; {Calls} calls in flight finish here (up to {Drain}s), then it stops", _name, _inFlight.Count, _drain.TotalSeconds);
+        if (_inFlight.Count == 0)
+            StopCircuit();
+        else
+            Timers.StartSingleTimer(DrainOver.Instance, DrainOver.Instance, _drain);
+    }
+
+    /// <summary>
+    /// Tells the manager that routed a call that this entity has it (it stops sending it again),
+    /// and whether the call is new: a copy sent again (its accept was slow) is not run twice.
+    /// </summary>
+    private bool Accept(string requestId, IActorRef replyTo)
+    {
+        // Once the circuit stops, a late call is not accepted: its manager sends it again, to the new home.
+        if (_stopping)
+            return false;
+        replyTo.Tell(new CallAccepted(requestId));
+        if (_inFlight.ContainsKey(requestId) || _answered.Contains(requestId))
+            return false;
+        _inFlight[requestId] = replyTo;
+        return true;
+    }
+
+    private void StopCircuit()
+    {
+        _stopping = true;
+        Context.Stop(_circuit);
+    }
+
+    /// <summary>A reply of the circuit, relayed to the manager that routed the call; the last one of a hand-off stops the circuit.</summary>
+    private void Reply(string requestId, object reply)
+    {
+        if (!_inFlight.Remove(requestId, out var replyTo))
+            return;
+        replyTo.Tell(reply);
+        _answered.Add(requestId);
+        _answeredOrder.Enqueue(requestId);
+        if (_answeredOrder.Count > AnsweredKept)
+            _answered.Remove(_answeredOrder.Dequeue());
+        if (_handingOff && _inFlight.Count == 0)
+        {
+            Timers.Cancel(DrainOver.Instance);
+            StopCircuit();
         }
     }
 

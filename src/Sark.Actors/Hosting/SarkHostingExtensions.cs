@@ -45,7 +45,13 @@ public static class SarkHostingExtensions
                 await gateway.DrainAsync(options.Node.ShutdownDrain).ConfigureAwait(false);
                 return Done.Instance;
             });
-            shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "sark-stop-upstreams", async () =>
+            // Alone, the upstreams stop once calls have drained. In a cluster they are sharding's
+            // entities: cluster-sharding-shutdown-region hands them off first (each drains its
+            // calls, then stops its process; calls routed to them meanwhile are buffered and
+            // served at their new home), and the tree stops and the processes left are reaped
+            // only after that, once the node is exiting.
+            var stopPhase = options.Cluster.Enabled ? CoordinatedShutdown.PhaseClusterExitingDone : CoordinatedShutdown.PhaseServiceStop;
+            shutdown.AddTask(stopPhase, "sark-stop-upstreams", async () =>
             {
                 // Calls have drained: their audit events are all queued. Written before the tree
                 // (and the writer with it) stops.
@@ -92,10 +98,20 @@ public static class SarkHostingExtensions
         var drain = (long)(options.Node.ShutdownDrain + TimeSpan.FromSeconds(2)).TotalMilliseconds;
         var stop = (long)(stopBudget + (options.Audit?.FlushTimeout ?? TimeSpan.Zero) + TimeSpan.FromSeconds(7)).TotalMilliseconds;
         var flush = (long)((options.Audit?.FlushTimeout ?? TimeSpan.Zero) + TimeSpan.FromSeconds(5)).TotalMilliseconds;
+        // In a cluster the hand-off drains each entity's calls and stops its process, and the
+        // tree stops once the node is exiting (see WithSarkGateway).
+        var handOff = (long)(options.Node.ShutdownDrain + stopBudget + TimeSpan.FromSeconds(5)).TotalMilliseconds;
+        var cluster = options.Cluster.Enabled
+            ? $"""
+              cluster-sharding-shutdown-region.timeout = {handOff}ms
+              cluster-exiting-done.timeout = {stop}ms
+              """
+            : "";
         return $$"""
             akka.coordinated-shutdown.phases {
               service-requests-done.timeout = {{drain}}ms
               service-stop.timeout = {{stop}}ms
+              {{cluster}}
               before-actor-system-terminate.timeout = {{flush}}ms
             }
             """;

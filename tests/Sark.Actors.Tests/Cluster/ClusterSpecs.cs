@@ -197,6 +197,39 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_call_in_flight_when_its_node_leaves_finishes_there_before_the_node_stops_and_the_upstream_moves()
+    {
+        var options = Upstreams(("relay", ""));
+        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], ""), ("n2", [], ""), ("n3", [], "")], RelayingConnection.For("relay"));
+        await EveryUpstreamReadyEverywhereAsync(nodes, "relay");
+        var host = (await nodes[0].StatusesAsync())["relay"].Node!;
+        var leaver = nodes.All.Single(n => n.Address.ToString() == host);
+        var caller = nodes.All.First(n => n != leaver);
+        var client = new GatedClient();
+
+        // The relay connection asks the caller's client, which holds the call in flight on the leaver.
+        var call = caller.Gateway.InvokeToolAsync("relay", "ask", null, new InvokeOptions { ClientRequests = client });
+        await client.Asked.WaitAsync(Deadline);
+        var leaving = leaver.LeaveAsync();
+        await EventuallyAsync(() =>
+        {
+            Assert.NotNull(CoordinatedShutdown.Get(leaver.System).ShutdownReason);
+            return Task.CompletedTask;
+        });
+        // The hand-off waits for the call (up to shutdown-drain, 10 s): the node stays up meanwhile.
+        await Task.WhenAny(leaver.System.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(3)));
+        Assert.False(leaver.System.WhenTerminated.IsCompleted, "the leaving node stopped while its upstream had a call in flight");
+
+        client.Answer();
+        var answered = await call.WaitAsync(Deadline);
+        Assert.Equal("sampling/createMessage", answered.Result.GetProperty("method").GetString());
+        await leaving.WaitAsync(Deadline);
+        await EventuallyAsync(async () => Assert.NotEqual(host, (await caller.StatusesAsync())["relay"].Node));
+        Assert.Equal("sampling/createMessage", (await caller.Gateway.InvokeToolAsync("relay", "ask", null, new InvokeOptions { ClientRequests = new AnsweringClient() }))
+            .Result.GetProperty("method").GetString());
+    }
+
+    [Fact]
     public async Task A_node_that_dies_fails_its_calls_at_once_and_its_upstreams_restart_on_the_survivors()
     {
         var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""));

@@ -65,3 +65,25 @@ internal sealed class ProgressLog : IProgress<ToolProgress>
 
     public void Report(ToolProgress value) => Reports.Enqueue(value);
 }
+
+/// <summary>A caller's client that holds every request until <see cref="Answer"/>, and says when it was first asked.</summary>
+internal sealed class GatedClient : IUpstreamClient
+{
+    private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Asked => _asked.Task;
+
+    public void Answer() => _gate.TrySetResult();
+
+    public async Task<JsonElement> RequestAsync(string method, JsonElement? parameters, CancellationToken cancellationToken)
+    {
+        _asked.TrySetResult();
+        await _gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.SerializeToElement(new { method, answered = parameters });
+    }
+
+    public void Notify(string method, JsonElement? parameters)
+    {
+    }
+}

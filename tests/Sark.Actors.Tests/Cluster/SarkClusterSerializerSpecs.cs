@@ -43,6 +43,7 @@ public sealed class SarkClusterSerializerSpecs() : TestKit("""
         new ClusterCall("r-1", "demo", "demo-server", "echo", Arguments, TimeSpan.FromSeconds(9), "00-abc-def-01", "token", true, false, actor),
         new ClusterCall("r-2", "demo", "demo", "echo", null, null, null, null, false, true, actor),
         new WakeUpstream("demo"),
+        new CallAccepted("r-1"),
         new CallProgress("r-1", new ToolProgress(0.5, 1, "half")),
         new ClientRequest("r-1", "sampling/createMessage", Arguments),
         new ClientNotify("r-1", "notifications/message", null),

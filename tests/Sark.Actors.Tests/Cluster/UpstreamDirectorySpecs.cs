@@ -134,6 +134,27 @@ public sealed class UpstreamDirectorySpecs
         Assert.Equal(["r2"], directory.TakeExpired(Now).Select(c => c.RequestId));
         Assert.Equal(0, directory.PendingCount);
     }
+
+    [Fact]
+    public void A_call_no_entity_accepted_is_due_again_after_the_wait_and_then_not_before_the_next_wait()
+    {
+        var directory = new UpstreamDirectory(Options);
+        var wait = TimeSpan.FromSeconds(2);
+        directory.Track(Call("r-1", "alpha") with { Unaccepted = "wire r-1", SentAt = Now });
+        directory.Track(Call("r-2", "alpha") with { Unaccepted = "wire r-2", SentAt = Now });
+        directory.Track(Call("r-3", "beta") with { Unaccepted = "wire r-3", SentAt = Now });
+        directory.Accept("r-2");
+        directory.Accept("unknown");
+
+        Assert.Empty(directory.DueAgain(Now.AddSeconds(1), wait));
+        Assert.Equal(["r-1", "r-3"], directory.DueAgain(Now.AddSeconds(2), wait).Select(c => c.RequestId).Order());
+        Assert.Empty(directory.DueAgain(Now.AddSeconds(3), wait));
+        directory.Accept("r-3");
+        Assert.Equal(["r-1"], directory.DueAgain(Now.AddSeconds(4), wait).Select(c => c.RequestId));
+        directory.Complete("r-1");
+        Assert.Empty(directory.DueAgain(Now.AddSeconds(9), wait));
+        Assert.Equal(2, directory.PendingCount);
+    }
 }
 
 /// <summary>Which shard regions a node runs and where each upstream lives (pure).</summary>
