@@ -295,15 +295,18 @@ public sealed class ClusterSpecs(ITestOutputHelper output)
     {
         var options = Upstreams(("alpha", ""), ("beta", ""), ("gamma", ""), ("delta", ""), ("epsilon", ""));
         // Terminating this system does not leave the cluster: it vanishes, as a killed process does.
-        // min-nr-of-members = 2: the new coordinator on a survivor places shards once the 2 survivors'
-        // regions have registered (with 3 it would wait for a third forever). No rebalance within the
-        // spec (it takes about 20 s), so the hosts read before the kill stay the hosts.
+        // min-nr-of-members = 2 on the survivors: the new coordinator on one of them places shards
+        // once the 2 survivors' regions have registered (with 3 it would wait for a third forever).
+        // n1, the first seed and so the oldest, keeps 3: its coordinator places the upstreams only
+        // once all three regions are there, so the oldest hosts some of them. No rebalance within
+        // the spec (it takes about 20 s), so the hosts read before the kill stay the hosts.
         const string vanish = """
             akka.coordinated-shutdown.run-by-actor-system-terminate = off
             akka.cluster.min-nr-of-members = 2
             akka.cluster.sharding.rebalance-interval = 120s
             """;
-        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], vanish), ("n2", [], vanish), ("n3", [], vanish)]);
+        const string oldest = vanish + "\nakka.cluster.min-nr-of-members = 3\n";
+        await using var nodes = await FormAsync(options, serializeMessages: false, [("n1", [], oldest), ("n2", [], vanish), ("n3", [], vanish)]);
         await EveryUpstreamReadyEverywhereAsync(nodes, "alpha", "beta", "gamma", "delta", "epsilon");
         var hosts = (await nodes[0].StatusesAsync()).Values.ToDictionary(s => s.Name, s => s.Node!);
         // The victim is the oldest node: it runs the shard coordinator, and it must host something.
