@@ -190,17 +190,45 @@ public sealed class PolicySpecs
         var text = await File.ReadAllTextAsync(node.ConfigPath!);
         await File.WriteAllTextAsync(node.ConfigPath!, text.Replace("tools = [echo, args, stats]", "tools = [add, args, stats]", StringComparison.Ordinal));
         await ProcessTools.SignalAsync(node.ProcessId, "HUP");
+        // Twice in the full suite's busy first minute (session 4 CI) a node answered as before for
+        // 20 s after the signal. Until that is understood, the signal is sent again (at most
+        // twice) when the node has not logged the reload after 10 s; the reload is idempotent.
+        for (var resend = 0; resend < 2 && !await LoggedWithinAsync(node, "Policy reloaded on SIGHUP", TimeSpan.FromSeconds(10)); resend++)
+            await ProcessTools.SignalAsync(node.ProcessId, "HUP");
 
-        var sum = await Eventually.UntilAsync(async () =>
+        HttpStatusCode sum;
+        try
         {
-            using var response = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "add", parameters = new { a = 1, b = 2 } });
-            return response.StatusCode;
-        }, status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "add allowed after the reload");
+            sum = await Eventually.UntilAsync(async () =>
+            {
+                using var response = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "add", parameters = new { a = 1, b = 2 } });
+                return response.StatusCode;
+            }, status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "add allowed after the reload");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"{ex.Message}\nnode log:\n{node.Stdout}\n{node.Stderr}", ex);
+        }
+
         Assert.Equal(HttpStatusCode.OK, sum);
         using var echo = await SendAsync(node, HttpMethod.Post, "/api/v1/invoke", DeveloperKey, new { server = "demo", tool = "echo", parameters = new { message = "x" } });
         Assert.Equal(HttpStatusCode.Forbidden, echo.StatusCode);
         // The log line follows the decision point's answer, so it may come just after the first allowed call.
         await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.ToString() + node.Stderr.ToString()),
             log => log.Contains("Policy reloaded on SIGHUP", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the reload in the node's log");
+    }
+
+    private static async Task<bool> LoggedWithinAsync(NodeProcess node, string text, TimeSpan within)
+    {
+        try
+        {
+            await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.ToString() + node.Stderr.ToString()),
+                log => log.Contains(text, StringComparison.Ordinal), within, text);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return false;
+        }
     }
 }
