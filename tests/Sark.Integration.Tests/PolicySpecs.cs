@@ -189,12 +189,10 @@ public sealed class PolicySpecs
 
         var text = await File.ReadAllTextAsync(node.ConfigPath!);
         await File.WriteAllTextAsync(node.ConfigPath!, text.Replace("tools = [echo, args, stats]", "tools = [add, args, stats]", StringComparison.Ordinal));
+        // A test run started under nohup passes SIGHUP's "ignored" on to the node, and the .NET
+        // runtime keeps an inherited ignore: the reload never comes, and the node's log (printed
+        // below on failure) shows no reload line at all.
         await ProcessTools.SignalAsync(node.ProcessId, "HUP");
-        // Twice in the full suite's busy first minute (session 4 CI) a node answered as before for
-        // 20 s after the signal. Until that is understood, the signal is sent again (at most
-        // twice) when the node has not logged the reload after 10 s; the reload is idempotent.
-        for (var resend = 0; resend < 2 && !await LoggedWithinAsync(node, "Policy reloaded on SIGHUP", TimeSpan.FromSeconds(10)); resend++)
-            await ProcessTools.SignalAsync(node.ProcessId, "HUP");
 
         HttpStatusCode sum;
         try
@@ -216,19 +214,5 @@ public sealed class PolicySpecs
         // The log line follows the decision point's answer, so it may come just after the first allowed call.
         await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.ToString() + node.Stderr.ToString()),
             log => log.Contains("Policy reloaded on SIGHUP", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the reload in the node's log");
-    }
-
-    private static async Task<bool> LoggedWithinAsync(NodeProcess node, string text, TimeSpan within)
-    {
-        try
-        {
-            await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.ToString() + node.Stderr.ToString()),
-                log => log.Contains(text, StringComparison.Ordinal), within, text);
-            return true;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return false;
-        }
     }
 }
