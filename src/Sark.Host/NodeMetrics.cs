@@ -16,6 +16,9 @@ internal static class NodeMetrics
 {
     public const string Path = "/metrics";
 
+    /// <summary>The .NET runtime's built-in meter (<c>dotnet.gc.*</c>, <c>dotnet.thread_pool.*</c>, <c>dotnet.process.cpu.time</c>, …).</summary>
+    internal const string RuntimeMeter = "System.Runtime";
+
     /// <summary>
     /// Bucket bounds for durations in seconds, from 1 ms to 1 min. The SDK's default bounds
     /// (0 to 10 000) are meant for milliseconds and would put every call in the first buckets.
@@ -34,6 +37,10 @@ internal static class NodeMetrics
             {
                 metrics
                     .AddMeter(SarkTelemetry.Name)
+                    // The runtime's own meter: GC (collections, bytes allocated, heap sizes, pause
+                    // time), JIT, thread pool, lock contention, exceptions and process CPU. Observed
+                    // only when scraped: nothing on the call path.
+                    .AddMeter(RuntimeMeter)
                     .AddView(instrument => instrument.Meter.Name == SarkTelemetry.Name && instrument.Unit == "s"
                         ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
                         : null)

@@ -129,6 +129,30 @@ public sealed class ProtocolSpecs
     }
 
     [Fact]
+    public void The_deadline_sweep_finds_what_is_due_and_says_whether_anything_is_left_to_watch()
+    {
+        var pending = new PendingCalls();
+        pending.Add(new PendingCall(PendingKind.Ping, null, null, null, 0));
+        Assert.Equal((null, false), pending.Due(TimeSpan.FromSeconds(100)));
+
+        var early = pending.Add(new PendingCall(PendingKind.CallTool, "a", "t", null, 0) { Deadline = TimeSpan.FromSeconds(10) });
+        var late = pending.Add(new PendingCall(PendingKind.Forward, "b", "prompts/get", null, 0) { Deadline = TimeSpan.FromSeconds(20) });
+
+        var (none, left) = pending.Due(TimeSpan.FromSeconds(9.999));
+        Assert.Null(none);
+        Assert.True(left);
+
+        var (due, stillLeft) = pending.Due(TimeSpan.FromSeconds(10));
+        Assert.Equal([early], due!);
+        Assert.True(stillLeft);
+
+        Assert.True(pending.TryRemove(early, out _));
+        var (last, nothingLeft) = pending.Due(TimeSpan.FromSeconds(25));
+        Assert.Equal([late], last!);
+        Assert.False(nothingLeft);
+    }
+
+    [Fact]
     public void Failure_counter_opens_at_the_threshold_and_a_success_resets_it()
     {
         var counter = new FailureCounter(3);

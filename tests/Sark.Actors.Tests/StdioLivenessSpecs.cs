@@ -84,7 +84,9 @@ public sealed class StdioLivenessSpecs(ITestOutputHelper output) : TestKit(Confi
         server.Tell(new CallTool("t1", "demo", "slow", Args("""{"ms":15000,"block":true}"""), TimeSpan.FromSeconds(1)));
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         server.Tell(new CallTool("t2", "demo", "echo", Args("""{"message":"stuck behind"}"""), TimeSpan.FromSeconds(1)));
-        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        // Deadlines are kept on the monotonic clock, which a TestScheduler does not move, and swept
+        // by a periodic timer, which it does: nothing may fail before both deadlines have passed.
+        ExpectNoMsg(TimeSpan.FromMilliseconds(1100));
 
         Scheduler.Advance(TimeSpan.FromSeconds(1.5));
 

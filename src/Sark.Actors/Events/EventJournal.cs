@@ -17,7 +17,8 @@ public sealed class EventJournal
     private readonly Slot?[] _ring;
     private readonly object _lock = new();
     private long _lastId;
-    private TaskCompletionSource _appended = NewSignal();
+    /// <summary>What readers wait on; made by the first reader that waits, so that appends nobody waits for allocate nothing.</summary>
+    private TaskCompletionSource? _appended;
 
     public EventJournal(int capacity = 4096)
     {
@@ -39,7 +40,7 @@ public sealed class EventJournal
     }
 
     /// <summary>Appends an event and wakes every reader waiting for it. Returns its id.</summary>
-    public long Append(string type, string data) => Append(new Slot(type, data, null));
+    public long Append(string type, string data) => Append(new Slot(type, data));
 
     /// <summary>
     /// Appends an event whose data is <paramref name="payload"/>, serialized with
@@ -47,7 +48,7 @@ public sealed class EventJournal
     /// follows pays no serialization). Returns its id.
     /// </summary>
     public long Append<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
-        Append(new Slot(type, null, () => JsonSerializer.Serialize(payload, typeInfo)));
+        Append(new PayloadSlot<T>(type, payload, typeInfo));
 
     /// <summary>
     /// In a cluster: where the events this node produces for every node (upstream states,
@@ -68,7 +69,7 @@ public sealed class EventJournal
 
     private long Append(Slot slot)
     {
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         long id;
         lock (_lock)
         {
@@ -77,10 +78,10 @@ public sealed class EventJournal
             _ring[id % _ring.Length] = slot;
             Volatile.Write(ref _lastId, id);
             signal = _appended;
-            _appended = NewSignal();
+            _appended = null;
         }
 
-        signal.TrySetResult();
+        signal?.TrySetResult();
         return id;
     }
 
@@ -115,7 +116,7 @@ public sealed class EventJournal
         {
             if (_lastId > afterId)
                 return Task.CompletedTask;
-            signal = _appended.Task;
+            signal = (_appended ??= NewSignal()).Task;
         }
 
         return signal.WaitAsync(cancellationToken);
@@ -123,8 +124,8 @@ public sealed class EventJournal
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>One held event; its data is made on first read (a benign race may make it twice, never differently).</summary>
-    private sealed class Slot(string type, string? data, Func<string>? render)
+    /// <summary>One held event, its data given as it is.</summary>
+    private class Slot(string type, string? data)
     {
         private string? _data = data;
 
@@ -132,7 +133,16 @@ public sealed class EventJournal
 
         public string Type { get; } = type;
 
-        public string Data => _data ??= render!();
+        /// <summary>The data, made on first read (a benign race may make it twice, never differently).</summary>
+        public string Data => _data ??= Render();
+
+        protected virtual string Render() => throw new InvalidOperationException("A slot without a payload has its data.");
+    }
+
+    /// <summary>A held event whose data is its payload, serialized when first read (no closure per event).</summary>
+    private sealed class PayloadSlot<T>(string type, T payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) : Slot(type, null)
+    {
+        protected override string Render() => JsonSerializer.Serialize(payload, typeInfo);
     }
 }
 

@@ -17,6 +17,15 @@ internal sealed record RunResult(
     string? FirstError)
 {
     public double Throughput => Calls / Seconds;
+
+    /// <summary>Bytes the server process allocated per call, when it says.</summary>
+    public double? ServerAllocBytesPerCall { get; init; }
+
+    /// <summary>Collections (every generation) of the server process per 1,000 calls, when it says.</summary>
+    public double? ServerGcsPerKCalls { get; init; }
+
+    /// <summary>Microseconds the server process was paused in collections per call, when it says.</summary>
+    public double? ServerGcPauseUsPerCall { get; init; }
 }
 
 /// <summary>
@@ -47,6 +56,7 @@ internal static class ClosedLoop
         var allocBefore = GC.GetTotalAllocatedBytes(precise: true);
         var gatewayBefore = target.GatewayPid is { } g ? ProcStat.CpuSeconds(g) : null;
         var peerBefore = target.PeerPid is { } p ? ProcStat.CpuSeconds(p) : null;
+        var gcBefore = target.ServerGc is { } gc ? await gc.SampleAsync().ConfigureAwait(false) : null;
         var start = Stopwatch.GetTimestamp();
 
         var (errors, firstError) = await PhaseAsync(target, concurrency, duration, recorder).ConfigureAwait(false);
@@ -57,6 +67,7 @@ internal static class ClosedLoop
         var cpuAfter = self.TotalProcessorTime;
         var gatewayAfter = target.GatewayPid is { } g2 ? ProcStat.CpuSeconds(g2) : null;
         var peerAfter = target.PeerPid is { } p2 ? ProcStat.CpuSeconds(p2) : null;
+        var gcAfter = target.ServerGc is { } gc2 && gcBefore is not null ? await gc2.SampleAsync().ConfigureAwait(false) : null;
 
         var calls = recorder.Count;
         var perCall = Math.Max(calls, 1);
@@ -74,7 +85,12 @@ internal static class ClosedLoop
             (double)(allocAfter - allocBefore) / perCall,
             PerCallUs(gatewayBefore, gatewayAfter),
             PerCallUs(peerBefore, peerAfter),
-            firstError);
+            firstError)
+        {
+            ServerAllocBytesPerCall = gcBefore is { } b1 && gcAfter is { } a1 ? (a1.AllocatedBytes - b1.AllocatedBytes) / perCall : null,
+            ServerGcsPerKCalls = gcBefore is { } b2 && gcAfter is { } a2 ? (a2.Collections - b2.Collections) * 1000.0 / perCall : null,
+            ServerGcPauseUsPerCall = gcBefore is { } b3 && gcAfter is { } a3 ? (a3.PauseSeconds - b3.PauseSeconds) * 1e6 / perCall : null,
+        };
     }
 
     private static async Task<(long Errors, string? FirstError)> PhaseAsync(

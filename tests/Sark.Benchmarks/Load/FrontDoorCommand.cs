@@ -159,6 +159,7 @@ internal static class FrontDoorCommand
                 if (baseAddress is null || !transports.Contains(transport))
                     return;
                 var target = McpSessionsTarget.Create($"{path} {transport}", new Uri(baseAddress, endpointPath), mode, tool, pid, peer);
+                target.ServerGc = path == "node" ? ServerGc.Node(http, baseAddress) : ServerGc.Bare(http, baseAddress);
                 await target.OpenAsync(maxSessions, 8, setup.Token).ConfigureAwait(false);
                 targets.Add((path, transport, target));
             }
@@ -387,13 +388,13 @@ internal static class FrontDoorCommand
     private static string ThroughputTable(IReadOnlyList<Row> rows)
     {
         var text = new StringBuilder();
-        text.AppendLine("| path | transport | sessions × in flight | calls | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | crossed | harness CPU µs/call | server CPU µs/call | peer CPU µs/call |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| path | transport | sessions × in flight | calls | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | crossed | harness CPU µs/call | server CPU µs/call | peer CPU µs/call | server KiB/call | server GCs/1k calls | server GC pause µs/call |");
+        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows)
         {
             var r = row.Result;
             text.AppendLine(string.Create(Inv,
-                $"| {row.Path} | {row.Transport} | {row.Shape} | {r.Calls} | {r.Throughput:0} | {r.Latency.P50:0.000} | {r.Latency.P90:0.000} | {r.Latency.P99:0.000} | {r.Latency.Max:0.0} | {r.Errors} | {row.Crossed} | {r.HarnessCpuUsPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} |"));
+                $"| {row.Path} | {row.Transport} | {row.Shape} | {r.Calls} | {r.Throughput:0} | {r.Latency.P50:0.000} | {r.Latency.P90:0.000} | {r.Latency.P99:0.000} | {r.Latency.Max:0.0} | {r.Errors} | {row.Crossed} | {r.HarnessCpuUsPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} | {Opt(r.ServerAllocBytesPerCall / 1024, "0.00")} | {Opt(r.ServerGcsPerKCalls, "0.0")} | {Opt(r.ServerGcPauseUsPerCall, "0.0")} |"));
         }
 
         return text.ToString();
@@ -427,7 +428,7 @@ internal static class FrontDoorCommand
     private static string Mark(double value, double atLeast, string format) =>
         value >= atLeast ? value.ToString(format, Inv) : $"**{value.ToString(format, Inv)}**";
 
-    private static string Opt(double? value) => value is { } v ? v.ToString("0", Inv) : "–";
+    private static string Opt(double? value, string format = "0") => value is { } v ? v.ToString(format, Inv) : "–";
 
     private static async Task<string> UpstreamPidAsync(HttpClient http, Uri node)
     {

@@ -12,6 +12,9 @@ internal interface IEchoTarget : IAsyncDisposable
     /// <summary>A gateway process other than the harness (the REST node), for its CPU time.</summary>
     int? GatewayPid { get; }
 
+    /// <summary>The garbage of the server process of this path, when it says (see <see cref="ServerGc"/>).</summary>
+    ServerGc? ServerGc => null;
+
     /// <summary>Makes per-worker state for up to <paramref name="workers"/> workers (before a run, off the clock).</summary>
     void Prepare(int workers);
 

@@ -51,6 +51,9 @@ internal sealed class McpSessionsTarget : IEchoTarget
 
     public int? GatewayPid { get; }
 
+    /// <summary>The server's garbage probe; set by the command that knows what server it is.</summary>
+    public ServerGc? ServerGc { get; set; }
+
     /// <summary>Calls per session in flight (the C of S × C); set before a run.</summary>
     public int PerSession { get; set; } = 1;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -69,6 +70,8 @@ internal static class PassThroughServer
             await using (app.ConfigureAwait(false))
             {
                 app.MapMcp("/mcp");
+                // The harness reads the garbage made per call (ServerGc): bytes allocated, collections (gen-0 counts every generation's), time paused.
+                app.MapGet("/gc", () => string.Create(CultureInfo.InvariantCulture, $"{GC.GetTotalAllocatedBytes(precise: false)} {GC.CollectionCount(0)} {GC.GetTotalPauseDuration().TotalSeconds}"));
                 await app.RunAsync().ConfigureAwait(false);
             }
         }

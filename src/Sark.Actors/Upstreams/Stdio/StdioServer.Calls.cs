@@ -58,6 +58,7 @@ internal sealed partial class StdioServer
         {
             Progress = call.Progress,
             Client = _options.RelayClientRequests ? call.ClientRequests : null,
+            Deadline = DeadlineAfter(remaining),
         });
         var line = _writer.CallTool(id, call.Tool, call.Arguments, call.TraceParent, call.Progress is null ? null : id);
         if (line.Length > _options.MaxMessageBytes)
@@ -76,7 +77,7 @@ internal sealed partial class StdioServer
             return;
         }
 
-        Timers.StartSingleTimer(id, new CallTimedOut(id), remaining);
+        WatchDeadlines();
     }
 
     /// <summary>A forwarded request: sent as it is, with the same deadline, cancellation and failure handling as a tool call.</summary>
@@ -88,7 +89,10 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.Forward, request.RequestId, request.Method, replyTo, Stopwatch.GetTimestamp()));
+        var id = _pending.Add(new PendingCall(PendingKind.Forward, request.RequestId, request.Method, replyTo, Stopwatch.GetTimestamp())
+        {
+            Deadline = DeadlineAfter(request.Timeout),
+        });
         var line = _writer.Request(id, request.Method, request.Params is { ValueKind: JsonValueKind.Object } p ? p.WriteTo : null);
         if (line.Length > _options.MaxMessageBytes || !_process!.TryWrite(line))
         {
@@ -99,12 +103,35 @@ internal sealed partial class StdioServer
             return;
         }
 
-        Timers.StartSingleTimer(id, new CallTimedOut(id), request.Timeout);
+        WatchDeadlines();
     }
 
-    private void OnForwardResponse(long id, PendingCall call, JsonRpcInbound.Response response)
+    /// <summary>A deadline <paramref name="timeout"/> from now on the scheduler's clock (virtual under a TestScheduler).</summary>
+    private TimeSpan DeadlineAfter(TimeSpan timeout) => Context.System.Scheduler.MonotonicClock + timeout;
+
+    /// <summary>Starts the deadline sweep if it is not running: one periodic timer for every request in flight.</summary>
+    private void WatchDeadlines()
     {
-        Timers.Cancel(id);
+        if (!Timers.IsTimerActive(DeadlineTimer))
+            Timers.StartPeriodicTimer(DeadlineTimer, DeadlineTick.Instance, DeadlineResolution);
+    }
+
+    /// <summary>Times out what is due, and stops the sweep when nothing with a deadline is left.</summary>
+    private void SweepDeadlines()
+    {
+        var (expired, anyLeft) = _pending.Due(Context.System.Scheduler.MonotonicClock);
+        if (expired is not null)
+        {
+            foreach (var id in expired)
+                OnCallTimedOut(id);
+        }
+
+        if (!anyLeft)
+            Timers.Cancel(DeadlineTimer);
+    }
+
+    private void OnForwardResponse(PendingCall call, JsonRpcInbound.Response response)
+    {
         _failures.RecordSuccess();
         var outcome = response.Error is null ? "ok" : "upstream_error";
         SarkTelemetry.RecordRequest(_options.Name, call.Tool!, outcome, call.StartTimestamp);
@@ -141,7 +168,6 @@ internal sealed partial class StdioServer
     {
         if (_pending.TryRemoveByRequestId(requestId, out var id, out var call))
         {
-            Timers.Cancel(id);
             SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp, call.TraceParent);
             SendCancelled(id, "cancelled by the caller");
             return;
@@ -221,7 +247,6 @@ internal sealed partial class StdioServer
             return;
         }
 
-        Timers.Cancel(known);
         SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp, call.TraceParent);
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.TooLarge,
             $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));

@@ -33,6 +33,10 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private const string ListTimer = "list";
     private const string PingTimer = "ping";
     private const string FaultTimer = "fault";
+    private const string DeadlineTimer = "deadlines";
+
+    /// <summary>How often the deadlines of requests in flight are checked: a call times out at most this late.</summary>
+    internal static readonly TimeSpan DeadlineResolution = TimeSpan.FromMilliseconds(50);
 
     private readonly UpstreamOptions _options;
     private readonly IActorRef _owner;
@@ -139,8 +143,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 _heardSinceTick = true;
                 OnInbound(inbound);
                 break;
-            case CallTimedOut timedOut:
-                OnCallTimedOut(timedOut.Id);
+            case DeadlineTick:
+                SweepDeadlines();
                 break;
             case ClientAnswered answered:
                 OnClientAnswered(answered);
@@ -245,7 +249,6 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         switch (call.Kind)
         {
             case PendingKind.CallTool:
-                Timers.Cancel(id);
                 _failures.RecordSuccess();
                 if (response.Error is { } error)
                 {
@@ -264,7 +267,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
                 call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
                 break;
             case PendingKind.Forward:
-                OnForwardResponse(id, call, response);
+                OnForwardResponse(call, response);
                 break;
             case PendingKind.Initialize when response.Error is { } refused:
                 Fault($"refused initialize: JSON-RPC error {refused.Code}: {refused.Message}");
@@ -390,7 +393,14 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
 
     private static (string, string) QueuedKey(string requestId) => ("queued", requestId);
 
-    private sealed record CallTimedOut(long Id) : IDeadLetterSuppression;
+    private sealed class DeadlineTick : IDeadLetterSuppression
+    {
+        public static readonly DeadlineTick Instance = new();
+
+        private DeadlineTick()
+        {
+        }
+    }
 
     private sealed record QueuedTimedOut(string RequestId) : IDeadLetterSuppression;
 
