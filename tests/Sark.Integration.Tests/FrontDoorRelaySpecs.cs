@@ -75,36 +75,30 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
     public async Task Progress_of_a_long_running_upstream_call_reaches_the_caller_under_its_own_token(HttpTransportMode mode)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        await using var client = await ConnectAsync(mode, timeout.Token);
-        var progress = new Collector();
+        var progress = new SessionProgress();
+        await using var client = await ConnectAsync(mode, timeout.Token, progress.Options);
 
         var result = await client.CallToolAsync(
             "everything__trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 1, ["steps"] = 4 },
-            progress, cancellationToken: timeout.Token);
+            options: progress.NewCall(), cancellationToken: timeout.Token);
 
         Assert.NotEqual(true, result.IsError);
-        // The SDK client reports only notifications that carry the token it sent, and it stops
-        // listening for them once the answer is in: an update that its reader hands over just
-        // after the answer is dropped on the client's side (the node sends all four before the
-        // answer: The_node_writes_every_progress_update_before_the_answer checks the wire).
-        var updates = await Eventually.UntilAsync(() => Task.FromResult(progress.Updates.ToArray()), u => u.Length >= 3, Timeout, "progress updates");
-        // The SDK client hands each incoming message to its handler on a task of its own, so two
-        // updates that arrive together may be reported out of order; the wire order is checked
-        // by The_node_writes_every_progress_update_before_the_answer (raw SSE) and the TS client.
-        Assert.Equal(new[] { 1f, 2f, 3f, 4f }[..updates.Length], updates.Select(u => u.Progress).Order());
-        Assert.All(updates, u => Assert.Equal(4f, u.Total));
+        var updates = await progress.WaitForAsync(4, Timeout);
+        SessionProgress.AssertAllFour(updates, progress.Token);
     }
 
-    [Fact]
-    public async Task The_node_writes_every_progress_update_before_the_answer()
+    [Theory]
+    [InlineData("/mcp", "everything__trigger-long-running-operation")]
+    [InlineData("/servers/everything/mcp", "trigger-long-running-operation")]
+    public async Task The_node_writes_every_progress_update_before_the_answer(string path, string tool)
     {
         using var timeout = new CancellationTokenSource(Timeout);
         var http = fixture.Node.Http;
-        var mcp = new Uri(fixture.Node.BaseAddress, "/mcp");
+        var mcp = new Uri(fixture.Node.BaseAddress, path);
         var sessionId = await RawMcp.OpenSessionAsync(http, mcp, apiKey: null, timeout.Token);
-        const string Call = """{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"everything__trigger-long-running-operation","arguments":{"duration":1,"steps":4},"_meta":{"progressToken":"caller-token"}}}""";
+        var call = """{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"TOOL","arguments":{"duration":1,"steps":4},"_meta":{"progressToken":"caller-token"}}}""".Replace("TOOL", tool, StringComparison.Ordinal);
 
-        using var post = await http.SendAsync(RawMcp.Post(mcp, Call, apiKey: null, sessionId), timeout.Token);
+        using var post = await http.SendAsync(RawMcp.Post(mcp, call, apiKey: null, sessionId), timeout.Token);
         var events = (await post.Content.ReadAsStringAsync(timeout.Token)).Split('\n')
             .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
             .Select(line => JsonDocument.Parse(line["data: ".Length..]).RootElement)
@@ -212,13 +206,6 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
     }
 
     internal sealed record DemoStats(int Pid, int Slow, int Cancellations);
-
-    private sealed class Collector : IProgress<ProgressNotificationValue>
-    {
-        public ConcurrentQueue<ProgressNotificationValue> Updates { get; } = new();
-
-        public void Report(ProgressNotificationValue value) => Updates.Enqueue(value);
-    }
 }
 
 /// <summary>Official-SDK clients of a node's <c>/mcp</c>.</summary>
@@ -235,5 +222,65 @@ internal static class FrontDoorClients
             AdditionalHeaders = apiKey is null ? null : new Dictionary<string, string> { ["X-API-Key"] = apiKey },
         });
         return await McpClient.CreateAsync(transport, options, cancellationToken: cancellationToken);
+    }
+}
+
+/// <summary>
+/// Every <c>notifications/progress</c> a client session receives, recorded by a handler registered
+/// with the session, and the progress token of the spec's call. Not the SDK's
+/// <c>CallToolAsync(…, IProgress)</c>: that stops listening as soon as the client has handled the
+/// answer, and the client handles each incoming message on a thread-pool work item of its own, so
+/// the updates still waiting for a thread then are lost on the client's side. Unloaded that is the
+/// last one or none; under load the updates bunch up and any number of them (all four have been
+/// seen). The node writes all four before the answer
+/// (<see cref="FrontDoorRelaySpecs.The_node_writes_every_progress_update_before_the_answer"/>), so a
+/// handler that never stops listening gets all four.
+/// </summary>
+internal sealed class SessionProgress
+{
+    private readonly ConcurrentQueue<ProgressNotificationParams> _received = new();
+
+    /// <summary>The caller's own token, sent in the call's <c>_meta.progressToken</c>.</summary>
+    public ProgressToken Token { get; } = new($"spec-{Guid.NewGuid():N}");
+
+    /// <summary>Client options with the recording handler.</summary>
+    public McpClientOptions Options => new()
+    {
+        Handlers = new McpClientHandlers
+        {
+            NotificationHandlers =
+            [
+                new(NotificationMethods.ProgressNotification, (notification, _) =>
+                {
+                    _received.Enqueue(notification.Params.Deserialize<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions)
+                        ?? throw new InvalidOperationException("notifications/progress without params."));
+                    return ValueTask.CompletedTask;
+                }),
+            ],
+        },
+    };
+
+    /// <summary>Request options that send <see cref="Token"/>.</summary>
+    public RequestOptions NewCall() => new() { ProgressToken = Token };
+
+    public async Task<ProgressNotificationParams[]> WaitForAsync(int count, TimeSpan timeout) =>
+        (await Eventually.UntilAsync(() => Task.FromResult(new Snapshot(_received.ToArray())), s => s.Updates.Length >= count, timeout, $"{count} progress updates")).Updates;
+
+    /// <summary>Steps 1 to 4 of 4, all under <paramref name="token"/>.</summary>
+    public static void AssertAllFour(ProgressNotificationParams[] updates, ProgressToken token)
+    {
+        // The client handles each message on a task of its own, so updates that arrive together
+        // may be recorded out of order; the wire order is checked by the raw spec.
+        Assert.Equal([1f, 2f, 3f, 4f], updates.Select(u => u.Progress.Progress).Order());
+        Assert.All(updates, u =>
+        {
+            Assert.Equal(token, u.ProgressToken);
+            Assert.Equal(4f, u.Progress.Total);
+        });
+    }
+
+    private sealed record Snapshot(ProgressNotificationParams[] Updates)
+    {
+        public override string ToString() => $"{Updates.Length} updates: [{string.Join(", ", Updates.Select(u => $"{u.ProgressToken} {u.Progress.Progress}"))}]";
     }
 }

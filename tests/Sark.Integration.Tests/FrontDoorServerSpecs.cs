@@ -20,8 +20,8 @@ public sealed class FrontDoorServerSpecs(RelayNodeFixture fixture) : IClassFixtu
     /// <summary>The endpoint of one server over <paramref name="mode"/>.</summary>
     internal static string PathOf(string server, HttpTransportMode mode) => $"/servers/{server}/{(mode == HttpTransportMode.Sse ? "sse" : "mcp")}";
 
-    private Task<McpClient> ConnectAsync(string server, HttpTransportMode mode, CancellationToken cancellationToken) =>
-        FrontDoorClients.ConnectAsync(fixture.Node, cancellationToken, path: PathOf(server, mode), mode: mode);
+    private Task<McpClient> ConnectAsync(string server, HttpTransportMode mode, CancellationToken cancellationToken, McpClientOptions? options = null) =>
+        FrontDoorClients.ConnectAsync(fixture.Node, cancellationToken, options, path: PathOf(server, mode), mode: mode);
 
     [Theory]
     [InlineData(HttpTransportMode.StreamableHttp)]
@@ -49,23 +49,19 @@ public sealed class FrontDoorServerSpecs(RelayNodeFixture fixture) : IClassFixtu
     public async Task Progress_resources_and_prompts_keep_the_upstreams_own_names(HttpTransportMode mode)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        await using var client = await ConnectAsync("everything", mode, timeout.Token);
-        var updates = new ConcurrentQueue<ProgressNotificationValue>();
+        var progress = new SessionProgress();
+        await using var client = await ConnectAsync("everything", mode, timeout.Token, progress.Options);
 
         var result = await client.CallToolAsync("trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 1, ["steps"] = 4 },
-            new Progress(updates.Enqueue), cancellationToken: timeout.Token);
-        // As in FrontDoorRelaySpecs: the SDK client may drop the update its reader hands over just
-        // after the answer (FrontDoorTsClientSpecs shows all of them before the answer at this endpoint).
-        var seen = await Eventually.UntilAsync(() => Task.FromResult(updates.ToArray()), u => u.Length >= 3, Timeout, "progress updates");
+            options: progress.NewCall(), cancellationToken: timeout.Token);
+        // All four, under the caller's token: see SessionProgress for why not the SDK's IProgress.
+        var updates = await progress.WaitForAsync(4, Timeout);
         var resources = await client.ListResourcesAsync(cancellationToken: timeout.Token);
         var read = await client.ReadResourceAsync("demo://resource/dynamic/text/3", cancellationToken: timeout.Token);
         var prompt = await client.GetPromptAsync("simple-prompt", cancellationToken: timeout.Token);
 
         Assert.NotEqual(true, result.IsError);
-        // The SDK client hands each incoming message to its handler on a task of its own, so two
-        // updates that arrive together may be reported out of order; the wire order is checked
-        // by The_node_writes_every_progress_update_before_the_answer (raw SSE) and the TS client.
-        Assert.Equal(new[] { 1f, 2f, 3f, 4f }[..seen.Length], seen.Select(u => u.Progress).Order());
+        SessionProgress.AssertAllFour(updates, progress.Token);
         Assert.All(resources, r => Assert.StartsWith("demo://resource/", r.Uri));
         Assert.Equal("demo://resource/dynamic/text/3", Assert.Single(read.Contents).Uri);
         Assert.Single(prompt.Messages);
@@ -172,10 +168,5 @@ public sealed class FrontDoorServerSpecs(RelayNodeFixture fixture) : IClassFixtu
         Assert.True(stream.Response.Headers.Contains("Deprecation"));
         Assert.Equal("not_found", await stream.ErrorCodeAsync(timeout.Token));
         await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync("nobody", HttpTransportMode.Sse, timeout.Token));
-    }
-
-    private sealed class Progress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
-    {
-        public void Report(ProgressNotificationValue value) => report(value);
     }
 }
