@@ -41,6 +41,7 @@ internal static class NodeApp
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default));
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<TooLargeBodies>();
         builder.Services.AddSingleton(new Authenticator(auth));
         builder.Services.AddAkka("sark", (akka, _) =>
         {
@@ -66,13 +67,12 @@ internal static class NodeApp
         // configuration is reported as such instead of failing the host's start.
         _ = app.Services.GetRequiredService<AkkaConfigurationBuilder>();
 
-        app.UseMiddleware<RequestIdMiddleware>();
-        app.UseMiddleware<TraceContextMiddleware>();
-        app.UseMiddleware<ErrorHandlingMiddleware>();
+        // Request id, server span, errors and status pages in one frame; then the front door's
+        // Host/Origin/body checks, authentication, and the front door's sessions.
+        app.UseMiddleware<RequestEnvelopeMiddleware>();
         app.UseMcpFrontDoorGuard(frontDoor);
         app.UseMiddleware<AuthenticationMiddleware>();
         app.UseMcpFrontDoorSessions(frontDoor);
-        app.UseStatusCodePages(StatusCodeResponses.WriteAsync);
         app.MapRestApi();
         app.MapEventsEndpoint();
         app.MapAuditEndpoints();

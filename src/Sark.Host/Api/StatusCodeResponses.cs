@@ -6,9 +6,10 @@ namespace Sark.Host.Api;
 /// <summary>Gives empty error responses (no route, wrong method) the JSON error body.</summary>
 internal static class StatusCodeResponses
 {
-    public static Task WriteAsync(StatusCodeContext status)
+    public static Task WriteAsync(StatusCodeContext status) => WriteAsync(status.HttpContext);
+
+    public static Task WriteAsync(HttpContext context)
     {
-        var context = status.HttpContext;
         var request = context.Request;
         var (code, message) = context.Response.StatusCode switch
         {

@@ -12,28 +12,24 @@ namespace Sark.Host.FrontDoor;
 /// </summary>
 internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRuntime runtime, ILogger<FrontDoorGuardMiddleware> logger)
 {
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>Not async: a request that passes adds no frame (a body over the limit that Kestrel finds while reading is turned into <c>too_large</c> by the request envelope).</summary>
+    public Task InvokeAsync(HttpContext context)
     {
         if (!runtime.Serves(context.Request.Path))
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+            return next(context);
 
         var host = context.Request.Host.HasValue ? context.Request.Host.Host : null;
         if (!runtime.Policy.IsHostAllowed(host))
         {
-            await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status421MisdirectedRequest, FrontDoorRefusals.HostNotAllowed,
-                $"The Host '{host}' is not served here (DNS-rebinding protection). Use a name in sark.front-door.allowed-hosts.").ConfigureAwait(false);
-            return;
+            return FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status421MisdirectedRequest, FrontDoorRefusals.HostNotAllowed,
+                $"The Host '{host}' is not served here (DNS-rebinding protection). Use a name in sark.front-door.allowed-hosts.");
         }
 
         var origins = context.Request.Headers.Origin;
         if (origins.Count > 1 || !runtime.Policy.IsOriginAllowed(origins.Count == 1 ? origins[0] : null, host))
         {
-            await FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status403Forbidden, FrontDoorRefusals.OriginNotAllowed,
-                $"The Origin '{origins}' may not call the MCP endpoints. Add it to sark.front-door.allowed-origins.").ConfigureAwait(false);
-            return;
+            return FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status403Forbidden, FrontDoorRefusals.OriginNotAllowed,
+                $"The Origin '{origins}' may not call the MCP endpoints. Add it to sark.front-door.allowed-origins.");
         }
 
         var max = runtime.Options.MaxRequestBodyBytes;
@@ -41,18 +37,10 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
             throw TooLarge(max, context);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = max;
-
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw TooLarge(max, context);
-        }
+        return next(context);
     }
 
-    private static SarkTooLargeException TooLarge(long max, HttpContext context) =>
+    internal static SarkTooLargeException TooLarge(long max, HttpContext context) =>
         new($"The request body is over the {max} bytes that the MCP endpoints accept (sark.front-door.max-request-body).", context.TraceIdentifier);
 }
 
@@ -68,6 +56,10 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
 {
     /// <summary>Where the slot of a session being opened waits for <see cref="ClaimSlot"/>.</summary>
     private static readonly object SlotKey = new();
+
+    private const int MaxPrincipals = 10_000;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Id, string Method), ClaimsPrincipal> Principals = new();
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -105,12 +97,32 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
             context.Items[SlotKey] = slot;
         }
 
+        // Keep-alive comments on the SSE streams this request answers with, in this frame (one
+        // async state machine per request, not two).
+        KeepAliveStream? body = null;
+        IDisposable? registration = null;
+        var response = context.Response;
+        var original = response.Body;
+        if (runtime.Options.KeepAlive > TimeSpan.Zero)
+        {
+            body = new KeepAliveStream(original, () => IsEventStream(response));
+            response.Body = body;
+            registration = runtime.KeepAlive.Register(body);
+        }
+
         try
         {
-            await WithKeepAliveAsync(context).ConfigureAwait(false);
+            await next(context).ConfigureAwait(false);
         }
         finally
         {
+            if (body is not null)
+            {
+                await body.CloseAsync().ConfigureAwait(false);
+                registration!.Dispose();
+                response.Body = original;
+            }
+
             // No session was made of it (not an initialize, or refused by the SDK): give the slot back.
             if (slot is not null && context.Items.Remove(SlotKey))
                 slot.Dispose();
@@ -127,36 +139,26 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
         await server.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    internal static ClaimsPrincipal Principal(string callerId, string authMethod) =>
-        new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, callerId)], authenticationType: authMethod));
+    /// <summary>
+    /// The principal of a caller: one per caller and authentication method, made once (a request
+    /// would otherwise make a principal, an identity and a claim). The SDK reads its name claim to
+    /// bind a session to the caller who opened it; nothing writes to it.
+    /// </summary>
+    internal static ClaimsPrincipal Principal(string callerId, string authMethod)
+    {
+        var key = (callerId, authMethod);
+        if (Principals.TryGetValue(key, out var principal))
+            return principal;
+        principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, callerId)], authenticationType: authMethod));
+        // Bounded: a node with more distinct callers than this starts the cache again.
+        if (Principals.Count >= MaxPrincipals)
+            Principals.Clear();
+        Principals[key] = principal;
+        return principal;
+    }
 
     private static IDisposable? ClaimSlot(HttpContext context) =>
         context.Items.Remove(SlotKey, out var slot) ? slot as IDisposable : null;
-
-    private async Task WithKeepAliveAsync(HttpContext context)
-    {
-        if (runtime.Options.KeepAlive <= TimeSpan.Zero)
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
-
-        var response = context.Response;
-        var original = response.Body;
-        var body = new KeepAliveStream(original, () => IsEventStream(response));
-        response.Body = body;
-        var registration = runtime.KeepAlive.Register(body);
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        finally
-        {
-            await body.CloseAsync().ConfigureAwait(false);
-            registration.Dispose();
-            response.Body = original;
-        }
-    }
 
     internal static bool IsEventStream(HttpResponse response) =>
         response.HasStarted && response.ContentType is { } type && type.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
