@@ -91,9 +91,14 @@ internal static class FrontDoorEndpoint
         http.IdleTimeout = options.IdleTimeout;
         http.MaxIdleSessionCount = options.MaxSessions;
 #pragma warning restore MCP9006
+        // Stateless, a "session" is one request: it takes no slot (the limits count sessions) and
+        // has no stream to send list_changed on, so it runs without a session handler.
+        if (!options.Stateless)
+        {
 #pragma warning disable MCPEXP002 // RunSessionHandler is experimental: it is the one place that sees a session end.
-        http.RunSessionHandler = FrontDoorSessionMiddleware.RunSessionAsync;
+            http.RunSessionHandler = FrontDoorSessionMiddleware.RunSessionAsync;
 #pragma warning restore MCPEXP002
+        }
     }
 
     /// <summary>The host part of <c>sark.node.http.bind</c> (<c>127.0.0.1</c>, <c>[::1]</c>, <c>*</c>).</summary>

@@ -42,6 +42,9 @@ internal static class FrontDoorRelays
     {
         public void PostConfigure(string? name, HttpServerTransportOptions options)
         {
+            // A stateless request has no stream that a list_changed could be sent on.
+            if (options.Stateless)
+                return;
 #pragma warning disable MCPEXP002 // RunSessionHandler is experimental: the only hook that sees a session start and end.
             var inner = options.RunSessionHandler;
             options.RunSessionHandler = (context, session, cancellationToken) =>
