@@ -50,6 +50,7 @@ internal sealed partial class SarkGateway : ISarkGateway
     private volatile bool _draining;
     private readonly ILogger _logger;
     private readonly LogLimiter _slowLogs;
+    private ReplySinks? _sinks;
 
     public SarkGateway(SarkOptions options, Task<SarkRoot.Children> children, CircuitBoard board, CatalogView view, ITimeProvider clock, EventJournal journal, DecisionCache decisions, AuditLog? audit = null, ILogger? logger = null)
     {
@@ -366,7 +367,9 @@ internal sealed partial class SarkGateway : ISarkGateway
                 {
                     // Straight to the upstream's ready connection, or its circuit, when this node
                     // hosts it; else through the manager.
-                    reply = await CallAsync(_board.ConnectionOf(route.Upstream) ?? _board.CircuitOf(route.Upstream) ?? upstreams, call, cancellationToken).ConfigureAwait(false);
+                    reply = _board.ConnectionOf(route.Upstream) is { } connection
+                        ? await CallConnectionAsync(connection, call, cancellationToken).ConfigureAwait(false)
+                        : await CallAsync(_board.CircuitOf(route.Upstream) ?? upstreams, call, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -614,6 +617,46 @@ internal sealed partial class SarkGateway : ISarkGateway
     private Task<object> CallAsync(IActorRef upstreams, CallTool call, CancellationToken cancellationToken) =>
         AskUpstreamAsync(upstreams, call, call.RequestId, call.Upstream, call.Timeout!.Value,
             $"Upstream '{call.Server}' did not answer '{call.Tool}' within {call.Timeout!.Value.TotalSeconds:0.###}s.", cancellationToken);
+
+    /// <summary>
+    /// One call to the ready connection of an upstream this node hosts, answered through a
+    /// <see cref="ReplySink"/> instead of an Ask. The caller's token sends <see cref="CancelCall"/>;
+    /// past the call timeout plus the margin (a lost message) it fails as an Ask would.
+    /// </summary>
+    private async Task<object> CallConnectionAsync(IActorRef connection, CallTool call, CancellationToken cancellationToken)
+    {
+        var sinks = _sinks ?? InitSinks(connection);
+        var sink = sinks.Open(connection, call.RequestId, call.Upstream, call.Timeout!.Value + _options.AskMargin);
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.Register(static (state, token) =>
+            {
+                var sink = (ReplySink)state!;
+                sink.Target.Tell(new CancelCall(sink.RequestId, sink.Upstream));
+                sink.Reply.TrySetCanceled(token);
+            }, sink)
+            : default;
+        try
+        {
+            connection.Tell(call, sink);
+            return await sink.Reply.Task.ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            connection.Tell(new CancelCall(call.RequestId, call.Upstream));
+            throw new UpstreamTimeoutException(
+                $"Upstream '{call.Server}' did not answer '{call.Tool}' within {call.Timeout!.Value.TotalSeconds:0.###}s.", call.RequestId);
+        }
+        finally
+        {
+            sinks.Close(sink);
+        }
+    }
+
+    private ReplySinks InitSinks(IActorRef anyLocalActor)
+    {
+        Interlocked.CompareExchange(ref _sinks, new ReplySinks(anyLocalActor), null);
+        return _sinks;
+    }
 
     /// <summary>
     /// Asks the upstream tree with the request's timeout plus the margin. The caller's token and
