@@ -18,7 +18,7 @@ namespace Sark.Host.FrontDoor;
 /// gateway upstream (tools only) or one that fails is left out of a listing, not an error.
 /// </summary>
 internal sealed partial class FrontDoorCatalogHandlers(
-    ISarkGateway gateway, ToolNames names, FrontDoorRuntime runtime, IHttpContextAccessor http, ILogger<FrontDoorCatalogHandlers> log)
+    ISarkGateway gateway, ToolNames names, HiddenTools hidden, FrontDoorRuntime runtime, IHttpContextAccessor http, ILogger<FrontDoorCatalogHandlers> log)
 {
     /// <summary>Pages read from one upstream for one listing, at most.</summary>
     internal const int MaxUpstreamPages = 20;
@@ -165,10 +165,17 @@ internal sealed partial class FrontDoorCatalogHandlers(
         return true;
     };
 
+    /// <summary>A prompt under its front-door name; one whose name does not fit is left out, and reported once (<see cref="HiddenTools"/>).</summary>
     private bool RewritePromptName(string server, JsonObject? item)
     {
-        if (item?["name"] is not JsonValue value || !value.TryGetValue<string>(out var name) || !names.TryQualify(server, name, out var qualified))
+        if (item?["name"] is not JsonValue value || !value.TryGetValue<string>(out var name))
             return false;
+        if (!names.TryQualify(server, name, out var qualified))
+        {
+            hidden.Report(HiddenKind.Prompt, server, name, qualified: true);
+            return false;
+        }
+
         item["name"] = qualified;
         return true;
     }
