@@ -177,6 +177,12 @@ internal sealed record LegacySseOptions
     /// <summary>A legacy session without any posted message for this long is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Messages one legacy session may post per second, sustained (<see cref="MessageRate"/>); 0: no limit.</summary>
+    public int MessagesPerSecond { get; init; } = 50;
+
+    /// <summary>Messages one legacy session may post at once, above the sustained rate.</summary>
+    public int MessagesBurst { get; init; } = 100;
+
     internal static LegacySseOptions Read(Config section, string key)
     {
         var legacy = section.GetConfig("legacy-sse") ?? throw new SarkConfigException($"{key}: the section is missing.");
@@ -196,6 +202,8 @@ internal sealed record LegacySseOptions
             MigrationGuide = guide,
             MaxSessions = SarkConfigLoader.ReadInt(legacy, "max-sessions", 1, 100_000, key),
             IdleTimeout = FrontDoorOptions.ReadPositiveDuration(legacy, "idle-timeout", key),
+            MessagesPerSecond = SarkConfigLoader.ReadInt(legacy, "messages-per-second", 0, 1_000_000, key),
+            MessagesBurst = SarkConfigLoader.ReadInt(legacy, "messages-burst", 1, 1_000_000, key),
         };
     }
 }

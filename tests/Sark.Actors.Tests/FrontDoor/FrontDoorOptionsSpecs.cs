@@ -26,6 +26,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(100, options.LegacySse.MaxSessions);
         Assert.Equal(TimeSpan.FromMinutes(10), options.LegacySse.IdleTimeout);
+        Assert.Equal((50, 100), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
         Assert.Equal("https", options.LegacySse.MigrationGuide.Scheme);
     }
 
@@ -37,7 +38,7 @@ public sealed class FrontDoorOptionsSpecs
               enabled = false, path = "/agents/", stateless = true, separator = "."
               allowed-hosts = ["Sark.Example.com", "[::1]"], allowed-origins = ["https://App.example.com:443", "*"]
               max-request-body = 64KiB, max-sessions = 5, max-sessions-per-caller = 2, page-size = 7, idle-timeout = 90s, keep-alive = 0s, resume-window = 0s
-              legacy-sse { enabled = false, sunset = "2026-12-31", migration-guide = "https://docs.example.com/mcp", max-sessions = 3, idle-timeout = 5s }
+              legacy-sse { enabled = false, sunset = "2026-12-31", migration-guide = "https://docs.example.com/mcp", max-sessions = 3, idle-timeout = 5s, messages-per-second = 0, messages-burst = 7 }
             }
             """);
 
@@ -55,6 +56,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(new Uri("https://docs.example.com/mcp"), options.LegacySse.MigrationGuide);
         Assert.Equal(3, options.LegacySse.MaxSessions);
         Assert.Equal(TimeSpan.FromSeconds(5), options.LegacySse.IdleTimeout);
+        Assert.Equal((0, 7), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
     }
 
     [Theory]
@@ -90,6 +92,8 @@ public sealed class FrontDoorOptionsSpecs
     [InlineData("""sark.front-door.legacy-sse.migration-guide = "ftp://x.example/guide" """, "sark.front-door.legacy-sse.migration-guide")]
     [InlineData("""sark.front-door.legacy-sse.max-sessions = 0""", "sark.front-door.legacy-sse.max-sessions")]
     [InlineData("""sark.front-door.legacy-sse.idle-timeout = 100ms""", "sark.front-door.legacy-sse.idle-timeout")]
+    [InlineData("""sark.front-door.legacy-sse.messages-per-second = -1""", "sark.front-door.legacy-sse.messages-per-second")]
+    [InlineData("""sark.front-door.legacy-sse.messages-burst = 0""", "sark.front-door.legacy-sse.messages-burst")]
     public void An_invalid_value_is_a_configuration_error_that_names_the_key(string hocon, string key)
     {
         var ex = Assert.Throws<SarkConfigException>(() => FrontDoorOptions.Parse(hocon));
