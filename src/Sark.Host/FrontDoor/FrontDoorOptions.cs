@@ -178,10 +178,10 @@ internal sealed record LegacySseOptions
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Messages one legacy session may post per second, sustained (<see cref="MessageRate"/>); 0: no limit.</summary>
-    public int MessagesPerSecond { get; init; } = 50;
+    public int MessagesPerSecond { get; init; } = 100;
 
     /// <summary>Messages one legacy session may post at once, above the sustained rate.</summary>
-    public int MessagesBurst { get; init; } = 100;
+    public int MessagesBurst { get; init; } = 200;
 
     internal static LegacySseOptions Read(Config section, string key)
     {

@@ -26,7 +26,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(100, options.LegacySse.MaxSessions);
         Assert.Equal(TimeSpan.FromMinutes(10), options.LegacySse.IdleTimeout);
-        Assert.Equal((50, 100), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
+        Assert.Equal((100, 200), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
         Assert.Equal("https", options.LegacySse.MigrationGuide.Scheme);
     }
 
