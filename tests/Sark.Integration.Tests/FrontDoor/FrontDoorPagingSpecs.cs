@@ -35,11 +35,7 @@ public sealed class FrontDoorPagingSpecs(FrontDoorPagingNodeFixture fixture) : I
         using var timeout = new CancellationTokenSource(Timeout);
         await using var client = await FrontDoorClients.ConnectAsync(fixture.Node, timeout.Token);
 
-        var pages = await WalkAsync(async cursor =>
-        {
-            var page = await client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, timeout.Token);
-            return (page.Tools.Select(t => t.Name).ToList(), page.NextCursor);
-        });
+        var pages = await WalkToolsAsync(client, null, timeout.Token);
         var all = (await client.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).ToList();
 
         Assert.All(pages, p => Assert.InRange(p.Names.Count, 1, FrontDoorPagingNodeFixture.PageSize));
@@ -71,11 +67,7 @@ public sealed class FrontDoorPagingSpecs(FrontDoorPagingNodeFixture fixture) : I
         await Eventually.UntilAsync(async () => (await client.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).ToList(),
             names => names.Contains($"demo__{name}"), Timeout, "the added tool listed");
 
-        var rest = await WalkAsync(async cursor =>
-        {
-            var page = await client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, timeout.Token);
-            return (page.Tools.Select(t => t.Name).ToList(), page.NextCursor);
-        }, first.NextCursor);
+        var rest = await WalkToolsAsync(client, first.NextCursor, timeout.Token);
         var walked = first.Tools.Select(t => t.Name).Concat(rest.SelectMany(p => p.Names)).ToList();
 
         Assert.Equal(walked.Distinct().Count(), walked.Count);
@@ -145,6 +137,14 @@ public sealed class FrontDoorPagingSpecs(FrontDoorPagingNodeFixture fixture) : I
 
         Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
     }
+
+    /// <summary>The pages of <c>tools/list</c> from <paramref name="cursor"/> to the end.</summary>
+    private static Task<List<(List<string> Names, string? Next)>> WalkToolsAsync(McpClient client, string? cursor, CancellationToken cancellationToken) =>
+        WalkAsync(async c =>
+        {
+            var page = await client.ListToolsAsync(new ListToolsRequestParams { Cursor = c }, cancellationToken);
+            return (page.Tools.Select(t => t.Name).ToList(), page.NextCursor);
+        }, cursor);
 
     /// <summary>Follows the cursors from <paramref name="cursor"/> to the end (at most 500 pages).</summary>
     private static async Task<List<(List<string> Names, string? Next)>> WalkAsync(Func<string?, Task<(List<string> Names, string? Next)>> list, string? cursor = null)
