@@ -91,6 +91,19 @@ public sealed class FrontDoorAuditSpecs(FrontDoorAuditNodeFixture fixture) : ICl
     {
         if (!File.Exists(database))
             return [];
+        try
+        {
+            return await ReadRowsAsync(database, subject, operation);
+        }
+        catch (SqliteException)
+        {
+            // The node is still creating the store (no table yet) or holds its lock: probe again.
+            return [];
+        }
+    }
+
+    private static async Task<List<AuditRow>> ReadRowsAsync(string database, string subject, string operation)
+    {
         await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
