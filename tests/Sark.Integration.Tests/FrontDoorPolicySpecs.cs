@@ -70,6 +70,51 @@ public sealed class FrontDoorPolicySpecs
     [Theory]
     [InlineData(HttpTransportMode.StreamableHttp)]
     [InlineData(HttpTransportMode.Sse)]
+    public async Task A_policy_reload_sends_list_changed_and_the_next_listing_shows_the_new_rules(HttpTransportMode mode)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        await using var node = await NodeProcess.StartAsync(Config);
+        await DemoNodeFixture.WaitUntilReadyAsync(node);
+        var tools = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var prompts = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var reader = await FrontDoorClients.ConnectAsync(node, timeout.Token, new McpClientOptions
+        {
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.ToolListChangedNotification, (_, _) => Completed(tools)),
+                    new(NotificationMethods.PromptListChangedNotification, (_, _) => Completed(prompts)),
+                ],
+            },
+        }, apiKey: ReaderKey, path: mode == HttpTransportMode.Sse ? "/sse" : "/mcp", mode: mode);
+        Assert.Equal(["demo__echo", "demo__stats"], (await reader.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).Order(StringComparer.Ordinal));
+
+        var text = await File.ReadAllTextAsync(node.ConfigPath!, timeout.Token);
+        await File.WriteAllTextAsync(node.ConfigPath!, text.Replace("tools = [echo, stats]", "tools = [echo, stats, add]", StringComparison.Ordinal), timeout.Token);
+        // No catalog change comes with it: only the reload can send list_changed here.
+        await ProcessTools.SignalAsync(node.ProcessId, "HUP");
+        try
+        {
+            await Task.WhenAll(tools.Task, prompts.Task).WaitAsync(TimeSpan.FromSeconds(20), timeout.Token);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new InvalidOperationException($"no list_changed after SIGHUP (tools: {tools.Task.IsCompleted}, prompts: {prompts.Task.IsCompleted})\nnode log:\n{node.Stdout}\n{node.Stderr}", ex);
+        }
+
+        Assert.Equal(["demo__add", "demo__echo", "demo__stats"], (await reader.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name).Order(StringComparer.Ordinal));
+    }
+
+    private static ValueTask Completed(TaskCompletionSource signal)
+    {
+        signal.TrySetResult();
+        return ValueTask.CompletedTask;
+    }
+
+    [Theory]
+    [InlineData(HttpTransportMode.StreamableHttp)]
+    [InlineData(HttpTransportMode.Sse)]
     public async Task The_single_server_endpoint_is_authorized_as_the_aggregated_one(HttpTransportMode mode)
     {
         using var timeout = new CancellationTokenSource(Timeout);

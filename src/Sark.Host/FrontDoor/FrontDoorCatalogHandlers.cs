@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
@@ -18,23 +17,21 @@ namespace Sark.Host.FrontDoor;
 /// A server without resources or prompts (the upstream answers method-not-found), one behind a
 /// gateway upstream (tools only) or one that fails is left out of a listing, not an error.
 /// </summary>
-internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, ToolNames names, IHttpContextAccessor http, ILogger<FrontDoorCatalogHandlers> log)
+internal sealed partial class FrontDoorCatalogHandlers(
+    ISarkGateway gateway, ToolNames names, HiddenTools hidden, FrontDoorRuntime runtime, IHttpContextAccessor http, ILogger<FrontDoorCatalogHandlers> log)
 {
-    /// <summary>Items per listing page.</summary>
-    internal const int PageSize = 500;
-
     /// <summary>Pages read from one upstream for one listing, at most.</summary>
     internal const int MaxUpstreamPages = 20;
 
     public async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken) =>
-        Page<ListResourcesResult>("resources", await ListAsync("resources/list", "resources", RewriteUri("uri"), cancellationToken).ConfigureAwait(false), request.Params?.Cursor);
+        await ListPageAsync<ListResourcesResult>(ListKind.Resources, "resources/list", "resources", "uri", RewriteUri("uri"), request.Params?.Cursor, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken) =>
-        Page<ListResourceTemplatesResult>("resourceTemplates",
-            await ListAsync("resources/templates/list", "resourceTemplates", RewriteUri("uriTemplate"), cancellationToken).ConfigureAwait(false), request.Params?.Cursor);
+        await ListPageAsync<ListResourceTemplatesResult>(
+            ListKind.ResourceTemplates, "resources/templates/list", "resourceTemplates", "uriTemplate", RewriteUri("uriTemplate"), request.Params?.Cursor, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken) =>
-        Page<ListPromptsResult>("prompts", await ListAsync("prompts/list", "prompts", RewriteName, cancellationToken).ConfigureAwait(false), request.Params?.Cursor);
+        await ListPageAsync<ListPromptsResult>(ListKind.Prompts, "prompts/list", "prompts", "name", RewritePromptName, request.Params?.Cursor, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
     {
@@ -69,8 +66,32 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
         return Deserialize<GetPromptResult>(await SendAsync(server, "prompts/get", parameters, $"prompt: '{name}'", requestId, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Every item of <paramref name="method"/> on every server the caller sees, rewritten; servers in name order, items in upstream order.</summary>
-    private async Task<List<JsonObject>> ListAsync(string method, string key, Func<string, JsonObject?, bool> rewrite, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of <paramref name="method"/>: the cursor is read first (a bad one costs no upstream
+    /// request), then every item is listed, sorted by <paramref name="sortKey"/> and cut at the cursor.
+    /// </summary>
+    private async Task<T> ListPageAsync<T>(
+        ListKind kind, string method, string key, string sortKey, Func<string, JsonObject?, bool> rewrite, string? cursor, CancellationToken cancellationToken)
+    {
+        var after = ListCursor.Read(kind, cursor, method, RequestId());
+        var all = await ListAsync(method, key, sortKey, rewrite, cancellationToken).ConfigureAwait(false);
+        string? next;
+        var page = new JsonArray();
+        foreach (var item in ListCursor.Page(all, static i => i.Key, after, runtime.Options.PageSize, kind, out next))
+            page.Add(item.Item.DeepClone());
+        var body = new JsonObject { [key] = page };
+        if (next is not null)
+            body["nextCursor"] = next;
+        return Deserialize<T>(body);
+    }
+
+    /// <summary>
+    /// Every item of <paramref name="method"/> on every server the caller sees, rewritten, in
+    /// ordinal order of <paramref name="sortKey"/> (the front-door name or URI); an item without
+    /// the key, or whose key repeats one listed before it, is left out.
+    /// </summary>
+    private async Task<List<(string Key, JsonObject Item)>> ListAsync(
+        string method, string key, string sortKey, Func<string, JsonObject?, bool> rewrite, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
         var caller = context.GetCaller();
@@ -81,16 +102,18 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
         if (single is not null)
             rewrite = Unchanged;
         var pages = await Task.WhenAll(ordered.Select(server => ListServerAsync(server, method, key, caller, FrontDoorRequestIds.Of(context), cancellationToken))).ConfigureAwait(false);
-        var all = new List<JsonObject>();
+        var all = new List<(string Key, JsonObject Item)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < ordered.Length; i++)
         {
             foreach (var item in pages[i])
             {
-                if (rewrite(ordered[i], item))
-                    all.Add(item);
+                if (rewrite(ordered[i], item) && item[sortKey] is JsonValue value && value.TryGetValue<string>(out var itemKey) && seen.Add(itemKey))
+                    all.Add((itemKey, item));
             }
         }
 
+        all.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         return all;
     }
 
@@ -142,10 +165,17 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
         return true;
     };
 
-    private bool RewriteName(string server, JsonObject? item)
+    /// <summary>A prompt under its front-door name; one whose name does not fit is left out, and reported once (<see cref="HiddenTools"/>).</summary>
+    private bool RewritePromptName(string server, JsonObject? item)
     {
-        if (item?["name"] is not JsonValue value || !value.TryGetValue<string>(out var name) || !names.TryQualify(server, name, out var qualified))
+        if (item?["name"] is not JsonValue value || !value.TryGetValue<string>(out var name))
             return false;
+        if (!names.TryQualify(server, name, out var qualified))
+        {
+            hidden.Report(HiddenKind.Prompt, server, name, qualified: true);
+            return false;
+        }
+
         item["name"] = qualified;
         return true;
     }
@@ -163,21 +193,6 @@ internal sealed partial class FrontDoorCatalogHandlers(ISarkGateway gateway, Too
         {
             throw FrontDoorErrors.RequestError(ex, what, requestId);
         }
-    }
-
-    /// <summary>One page of a listing (the cursor is an offset, as for tools/list).</summary>
-    private T Page<T>(string key, List<JsonObject> all, string? cursor)
-    {
-        var offset = 0;
-        if (cursor is not null && (!int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out offset) || offset < 0))
-            throw FrontDoorErrors.Protocol($"The cursor '{cursor}' is not one that this listing returned.", McpErrorCode.InvalidParams, SarkErrorCode.InvalidRequest, RequestId());
-        var page = new JsonArray();
-        foreach (var item in all.Skip(offset).Take(PageSize))
-            page.Add(item.DeepClone());
-        var body = new JsonObject { [key] = page };
-        if (offset + page.Count < all.Count)
-            body["nextCursor"] = (offset + page.Count).ToString(CultureInfo.InvariantCulture);
-        return Deserialize<T>(body);
     }
 
     private static T Deserialize<T>(JsonObject body) =>

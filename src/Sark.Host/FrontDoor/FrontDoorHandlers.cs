@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
@@ -16,17 +15,14 @@ namespace Sark.Host.FrontDoor;
 /// every tool of every server the caller may call, under its front-door name, and every call made
 /// as the caller that the authentication middleware put on the HTTP request.
 /// </summary>
-internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, HiddenTools hidden, IHttpContextAccessor http)
+internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, HiddenTools hidden, IHttpContextAccessor http, FrontDoorRuntime runtime)
 {
-    /// <summary>Tools per <c>tools/list</c> page.</summary>
-    internal const int PageSize = 500;
-
     private static readonly JsonElement EmptyObjectSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement.Clone();
 
     public async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
     {
         var context = CurrentHttpContext();
-        var offset = ReadCursor(request.Params?.Cursor, FrontDoorRequestIds.Of(context));
+        var after = ListCursor.Read(ListKind.Tools, request.Params?.Cursor, "tools/list", FrontDoorRequestIds.Of(context));
         var single = FrontDoorScope.SingleServer(context);
         IReadOnlyList<ToolInfo> tools;
         try
@@ -49,8 +45,7 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, H
         }
 
         all.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        var page = all.Skip(offset).Take(PageSize).ToList();
-        var next = offset + page.Count < all.Count ? (offset + page.Count).ToString(CultureInfo.InvariantCulture) : null;
+        var page = ListCursor.Page(all, static t => t.Name, after, runtime.Options.PageSize, ListKind.Tools, out var next);
         return new ListToolsResult { Tools = page, NextCursor = next };
     }
 
@@ -94,15 +89,6 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, H
 
     private HttpContext CurrentHttpContext() =>
         http.HttpContext ?? throw new McpProtocolException("The front door has no HTTP request for this message.", McpErrorCode.InternalError);
-
-    private static int ReadCursor(string? cursor, string requestId)
-    {
-        if (cursor is null)
-            return 0;
-        if (int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var offset) && offset >= 0)
-            return offset;
-        throw FrontDoorErrors.Protocol($"The cursor '{cursor}' is not one that tools/list returned.", McpErrorCode.InvalidParams, SarkErrorCode.InvalidRequest, requestId);
-    }
 
     private static JsonElement SchemaOf(ToolInfo tool) =>
         tool.InputSchema is { ValueKind: JsonValueKind.Object } schema

@@ -28,6 +28,9 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
     /// <summary>Open sessions (Streamable HTTP and legacy SSE together) of one caller.</summary>
     public int MaxSessionsPerCaller { get; init; } = 100;
 
+    /// <summary>Items per page of <c>tools/list</c>, <c>resources/list</c>, <c>resources/templates/list</c> and <c>prompts/list</c>.</summary>
+    public int PageSize { get; init; } = 500;
+
     /// <summary>A session without any request for this long is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
@@ -93,6 +96,7 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
             MaxRequestBodyBytes = SarkConfigLoader.ReadSize(section, "max-request-body", 1024, 64L * 1024 * 1024, Key),
             MaxSessions = SarkConfigLoader.ReadInt(section, "max-sessions", 1, 1_000_000, Key),
             MaxSessionsPerCaller = SarkConfigLoader.ReadInt(section, "max-sessions-per-caller", 1, 1_000_000, Key),
+            PageSize = SarkConfigLoader.ReadInt(section, "page-size", 1, 10_000, Key),
             IdleTimeout = ReadPositiveDuration(section, "idle-timeout", Key),
             KeepAlive = SarkConfigLoader.ReadDuration(section, "keep-alive", Key),
             ResumeWindow = SarkConfigLoader.ReadDuration(section, "resume-window", Key),
@@ -173,6 +177,12 @@ internal sealed record LegacySseOptions
     /// <summary>A legacy session without any posted message for this long is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Messages one legacy session may post per second, sustained (<see cref="MessageRate"/>); 0: no limit.</summary>
+    public int MessagesPerSecond { get; init; } = 100;
+
+    /// <summary>Messages one legacy session may post at once, above the sustained rate.</summary>
+    public int MessagesBurst { get; init; } = 200;
+
     internal static LegacySseOptions Read(Config section, string key)
     {
         var legacy = section.GetConfig("legacy-sse") ?? throw new SarkConfigException($"{key}: the section is missing.");
@@ -192,6 +202,8 @@ internal sealed record LegacySseOptions
             MigrationGuide = guide,
             MaxSessions = SarkConfigLoader.ReadInt(legacy, "max-sessions", 1, 100_000, key),
             IdleTimeout = FrontDoorOptions.ReadPositiveDuration(legacy, "idle-timeout", key),
+            MessagesPerSecond = SarkConfigLoader.ReadInt(legacy, "messages-per-second", 0, 1_000_000, key),
+            MessagesBurst = SarkConfigLoader.ReadInt(legacy, "messages-burst", 1, 1_000_000, key),
         };
     }
 }

@@ -15,6 +15,9 @@ internal static class FrontDoorRefusals
     /// <summary>429: a session limit (per node, per caller, or of the legacy transport) is reached.</summary>
     public const string SessionLimitReached = "session_limit_reached";
 
+    /// <summary>429: a legacy SSE session posts faster than <c>legacy-sse.messages-per-second</c> allows.</summary>
+    public const string RateLimited = "rate_limited";
+
     /// <summary>403: the session belongs to another caller.</summary>
     public const string SessionForbidden = "session_forbidden";
 

@@ -68,7 +68,8 @@ internal sealed class LegacySseEndpoint(
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var body = new KeepAliveStream(context.Response.Body, () => context.Response.HasStarted);
         var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{FrontDoorPaths.MessagesPath(server)}?sessionId={id}", id);
-        var session = new Session(transport, caller.Id, server, cts);
+        var rate = _options.MessagesPerSecond > 0 ? new MessageRate(_options.MessagesPerSecond, _options.MessagesBurst, Environment.TickCount64) : null;
+        var session = new Session(transport, caller.Id, server, cts, rate);
         _sessions[id] = session;
         try
         {
@@ -129,6 +130,12 @@ internal sealed class LegacySseEndpoint(
             return;
         }
 
+        if (session.Rate is { } rate && !rate.TryTake(Environment.TickCount64, out var retryAfter))
+        {
+            await RefuseRateAsync(context, session, retryAfter).ConfigureAwait(false);
+            return;
+        }
+
         JsonRpcMessage? message;
         try
         {
@@ -173,6 +180,18 @@ internal sealed class LegacySseEndpoint(
 
     private Task Refuse(HttpContext context, int status, string code, string message) =>
         FrontDoorRefusals.WriteAsync(context, logger, status, code, message);
+
+    /// <summary>429 <c>rate_limited</c> with <c>Retry-After</c>; logged for the session's first refusal only, so a flood writes one line.</summary>
+    private Task RefuseRateAsync(HttpContext context, Session session, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var message = $"This legacy SSE session posts more than {_options.MessagesPerSecond} messages per second (sark.front-door.legacy-sse.messages-per-second, "
+            + $"bursts of {_options.MessagesBurst}). Retry after {seconds}s, or move the client to Streamable HTTP at {runtime.Options.Path}.";
+        return session.FirstRateRefusal()
+            ? FrontDoorRefusals.WriteAsync(context, logger, StatusCodes.Status429TooManyRequests, FrontDoorRefusals.RateLimited, message)
+            : Sark.Host.Api.ApiErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, FrontDoorRefusals.RateLimited, message);
+    }
 
     private void WarnOnce(string callerId, string userAgent)
     {
@@ -232,9 +251,10 @@ internal sealed class LegacySseEndpoint(
         return WebEncoders.Base64UrlEncode(bytes);
     }
 
-    private sealed class Session(SseResponseStreamTransport transport, string callerId, string? server, CancellationTokenSource close)
+    private sealed class Session(SseResponseStreamTransport transport, string callerId, string? server, CancellationTokenSource close, MessageRate? rate)
     {
         private long _lastActivity = Environment.TickCount64;
+        private int _rateRefused;
 
         public SseResponseStreamTransport Transport => transport;
 
@@ -244,6 +264,12 @@ internal sealed class LegacySseEndpoint(
         public string? Server => server;
 
         public CancellationTokenSource Close => close;
+
+        /// <summary>The rate of its posts; null without a limit.</summary>
+        public MessageRate? Rate => rate;
+
+        /// <summary>True the first time a post of this session is refused for its rate.</summary>
+        public bool FirstRateRefusal() => Interlocked.Exchange(ref _rateRefused, 1) == 0;
 
         public void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
 

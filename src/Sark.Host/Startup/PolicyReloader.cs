@@ -10,12 +10,20 @@ namespace Sark.Host.Startup;
 /// SIGHUP reloads the policy: the node reads its configuration again (the same file, or the
 /// embedded default) and hands <c>sark.policy</c> to the decision point, which swaps the rules and
 /// drops every cached decision. A configuration that does not load is logged and the running policy
-/// stays. Other sections are not reloaded.
+/// stays. Other sections are not reloaded. A reload that took completes <see cref="NextReload"/>
+/// (the front door then tells its sessions that their lists may have changed).
 /// </summary>
 internal sealed partial class PolicyReloader(Func<PolicyOptions?> readPolicy, ActorRegistry registry, ILogger<PolicyReloader> logger) : IHostedService, IDisposable
 {
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(10);
     private PosixSignalRegistration? _signal;
+    private TaskCompletionSource _reloaded = NewSignal();
+
+    /// <summary>
+    /// Completes after the next reload that the decision point took (read it before waiting, as
+    /// <c>CatalogView.NextChange</c>). Watchers wait on it instead of receiving a message.
+    /// </summary>
+    public Task NextReload => Volatile.Read(ref _reloaded).Task;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +63,7 @@ internal sealed partial class PolicyReloader(Func<PolicyOptions?> readPolicy, Ac
         {
             var reloaded = await decisionPoint.Ask<PolicyReplies.Reloaded>(new PolicyCommands.Reload(policy), ReloadTimeout).ConfigureAwait(false);
             LogReloaded(logger, reloaded.Engine, reloaded.Generation);
+            Interlocked.Exchange(ref _reloaded, NewSignal()).TrySetResult();
             return true;
         }
         catch (AskTimeoutException)
@@ -63,6 +72,8 @@ internal sealed partial class PolicyReloader(Func<PolicyOptions?> readPolicy, Ac
             return false;
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Policy reloaded on SIGHUP: engine {Engine}, generation {Generation}; cached decisions dropped")]
     private static partial void LogReloaded(ILogger logger, string engine, long generation);

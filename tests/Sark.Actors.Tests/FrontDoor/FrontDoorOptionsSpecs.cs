@@ -17,6 +17,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(1024 * 1024, options.MaxRequestBodyBytes);
         Assert.Equal(1000, options.MaxSessions);
         Assert.Equal(100, options.MaxSessionsPerCaller);
+        Assert.Equal(500, options.PageSize);
         Assert.Equal(TimeSpan.FromMinutes(30), options.IdleTimeout);
         Assert.Equal(TimeSpan.FromSeconds(15), options.KeepAlive);
         Assert.Equal(TimeSpan.FromMinutes(5), options.ResumeWindow);
@@ -25,6 +26,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), options.LegacySse.Sunset);
         Assert.Equal(100, options.LegacySse.MaxSessions);
         Assert.Equal(TimeSpan.FromMinutes(10), options.LegacySse.IdleTimeout);
+        Assert.Equal((100, 200), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
         Assert.Equal("https", options.LegacySse.MigrationGuide.Scheme);
     }
 
@@ -35,8 +37,8 @@ public sealed class FrontDoorOptionsSpecs
             sark.front-door {
               enabled = false, path = "/agents/", stateless = true, separator = "."
               allowed-hosts = ["Sark.Example.com", "[::1]"], allowed-origins = ["https://App.example.com:443", "*"]
-              max-request-body = 64KiB, max-sessions = 5, max-sessions-per-caller = 2, idle-timeout = 90s, keep-alive = 0s, resume-window = 0s
-              legacy-sse { enabled = false, sunset = "2026-12-31", migration-guide = "https://docs.example.com/mcp", max-sessions = 3, idle-timeout = 5s }
+              max-request-body = 64KiB, max-sessions = 5, max-sessions-per-caller = 2, page-size = 7, idle-timeout = 90s, keep-alive = 0s, resume-window = 0s
+              legacy-sse { enabled = false, sunset = "2026-12-31", migration-guide = "https://docs.example.com/mcp", max-sessions = 3, idle-timeout = 5s, messages-per-second = 0, messages-burst = 7 }
             }
             """);
 
@@ -45,6 +47,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(["https://app.example.com", "*"], options.AllowedOrigins);
         Assert.Equal(64 * 1024, options.MaxRequestBodyBytes);
         Assert.Equal((5, 2), (options.MaxSessions, options.MaxSessionsPerCaller));
+        Assert.Equal(7, options.PageSize);
         Assert.Equal(TimeSpan.FromSeconds(90), options.IdleTimeout);
         Assert.Equal(TimeSpan.Zero, options.KeepAlive);
         Assert.Equal(TimeSpan.Zero, options.ResumeWindow);
@@ -53,6 +56,7 @@ public sealed class FrontDoorOptionsSpecs
         Assert.Equal(new Uri("https://docs.example.com/mcp"), options.LegacySse.MigrationGuide);
         Assert.Equal(3, options.LegacySse.MaxSessions);
         Assert.Equal(TimeSpan.FromSeconds(5), options.LegacySse.IdleTimeout);
+        Assert.Equal((0, 7), (options.LegacySse.MessagesPerSecond, options.LegacySse.MessagesBurst));
     }
 
     [Theory]
@@ -76,6 +80,9 @@ public sealed class FrontDoorOptionsSpecs
     [InlineData("""sark.front-door.max-request-body = lots""", "sark.front-door.max-request-body")]
     [InlineData("""sark.front-door.max-sessions = 0""", "sark.front-door.max-sessions")]
     [InlineData("""sark.front-door.max-sessions-per-caller = -1""", "sark.front-door.max-sessions-per-caller")]
+    [InlineData("""sark.front-door.page-size = 0""", "sark.front-door.page-size")]
+    [InlineData("""sark.front-door.page-size = 10001""", "sark.front-door.page-size")]
+    [InlineData("""sark.front-door.page-size = many""", "sark.front-door.page-size")]
     [InlineData("""sark.front-door.idle-timeout = 0s""", "sark.front-door.idle-timeout")]
     [InlineData("""sark.front-door.idle-timeout = soon""", "sark.front-door.idle-timeout")]
     [InlineData("""sark.front-door.keep-alive = -1s""", "sark.front-door.keep-alive")]
@@ -85,6 +92,8 @@ public sealed class FrontDoorOptionsSpecs
     [InlineData("""sark.front-door.legacy-sse.migration-guide = "ftp://x.example/guide" """, "sark.front-door.legacy-sse.migration-guide")]
     [InlineData("""sark.front-door.legacy-sse.max-sessions = 0""", "sark.front-door.legacy-sse.max-sessions")]
     [InlineData("""sark.front-door.legacy-sse.idle-timeout = 100ms""", "sark.front-door.legacy-sse.idle-timeout")]
+    [InlineData("""sark.front-door.legacy-sse.messages-per-second = -1""", "sark.front-door.legacy-sse.messages-per-second")]
+    [InlineData("""sark.front-door.legacy-sse.messages-burst = 0""", "sark.front-door.legacy-sse.messages-burst")]
     public void An_invalid_value_is_a_configuration_error_that_names_the_key(string hocon, string key)
     {
         var ex = Assert.Throws<SarkConfigException>(() => FrontDoorOptions.Parse(hocon));

@@ -71,6 +71,46 @@ public sealed class HiddenToolsSpecs
     }
 
     [Fact]
+    public void A_hidden_prompt_is_reported_once_on_its_own_counter_apart_from_a_tool_of_the_same_name()
+    {
+        var server = Unique();
+        using var tools = new Counted(server);
+        using var prompts = new Counted(server, "sark.frontdoor.prompts.hidden");
+
+        var first = _hidden.Report(HiddenKind.Prompt, server, "has space", qualified: true);
+        var again = Enumerable.Range(0, 20).Count(_ => _hidden.Report(HiddenKind.Prompt, server, "has space", qualified: true));
+        var tool = _hidden.Report(server, "has space", qualified: true);
+
+        Assert.True(first);
+        Assert.Equal(0, again);
+        Assert.True(tool);
+        Assert.Equal(1, prompts.Total);
+        Assert.Equal(1, tools.Total);
+        var prompt = Assert.Single(_log.Entries, e => e.Message.Contains("prompts/list", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, prompt.Level);
+        Assert.Contains($"prompt has space (9 characters) of server {server}", prompt.Message, StringComparison.Ordinal);
+        Assert.Contains($"/servers/{server}/mcp", prompt.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("de__mo", "greet", "no prompt of it has a front-door name at /mcp; its prompts are listed at /servers/de__mo/mcp")]
+    [InlineData("demo", "say hello", "character outside A-Z a-z 0-9 _ - . (front-door names follow MCP's tool-name rules); it is listed at /servers/demo/mcp")]
+    [InlineData("demo", "", "the name is empty")]
+    public void The_reason_for_a_prompt_points_to_the_single_server_endpoint(string server, string prompt, string expected) =>
+        Assert.Contains(expected, _hidden.Reason(HiddenKind.Prompt, server, prompt, qualified: true), StringComparison.Ordinal);
+
+    [Fact]
+    public void A_prompt_name_too_long_under_its_server_is_listed_under_its_own_name()
+    {
+        var prompt = new string('p', ToolNames.MaxLength + 10);
+
+        var reason = _hidden.Reason(HiddenKind.Prompt, "demo", prompt, qualified: true);
+
+        Assert.Contains($"would be {ToolNames.MaxLength + 16} characters", reason, StringComparison.Ordinal);
+        Assert.Contains("/servers/demo/mcp under its own name", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_memory_of_reported_tools_is_bounded()
     {
         var server = Unique();
@@ -115,17 +155,17 @@ public sealed class HiddenToolsSpecs
 
     private static string Unique() => "hidden-" + Guid.NewGuid().ToString("N")[..8];
 
-    /// <summary>What <c>sark.frontdoor.tools.hidden</c> counted for one server while it lived.</summary>
+    /// <summary>What <c>sark.frontdoor.tools.hidden</c> (or <paramref name="instrumentName"/>) counted for one server while it lived.</summary>
     private sealed class Counted : IDisposable
     {
         private readonly MeterListener _listener = new();
         private long _total;
 
-        public Counted(string server)
+        public Counted(string server, string instrumentName = "sark.frontdoor.tools.hidden")
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Name == "sark.frontdoor.tools.hidden")
+                if (instrument.Name == instrumentName)
                     listener.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>

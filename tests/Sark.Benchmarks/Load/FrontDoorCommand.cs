@@ -88,9 +88,10 @@ internal static class FrontDoorCommand
             setup.CancelAfter(TimeSpan.FromSeconds(180));
             var everything = BenchConfig.Everything(layout);
             // One caller (the anonymous local one) opens every session, so the per-caller and legacy
-            // limits are raised above the largest session count the command uses.
+            // limits are raised above the largest session count the command uses; the rate of a
+            // legacy session's posts is not limited (a throughput measurement posts as fast as it can).
             var nodeConfig = BenchConfig.Hocon(layout, ("everything", everything))
-                + "sark.front-door { max-sessions = 5000, max-sessions-per-caller = 5000, legacy-sse.max-sessions = 5000 }\n"
+                + "sark.front-door { max-sessions = 5000, max-sessions-per-caller = 5000, legacy-sse { max-sessions = 5000, messages-per-second = 0 } }\n"
                 + nodeHocon + "\n";
             var benchDll = typeof(FrontDoorCommand).Assembly.Location;
 
