@@ -32,6 +32,11 @@ internal sealed partial class StdioProcess
             SingleReader = true,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
+            // The write loop, waiting for a line, goes on in the actor's TryWrite instead of in a
+            // thread-pool hop of its own: stdin is a pipe stream whose writes are non-blocking
+            // (a full pipe makes the write pending, never the thread wait), so the actor only
+            // hands the line to the kernel. One hop less per call.
+            AllowSynchronousContinuations = true,
         });
     }
 
