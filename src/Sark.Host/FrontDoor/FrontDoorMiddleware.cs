@@ -101,12 +101,13 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
         // async state machine per request, not two).
         KeepAliveStream? body = null;
         IDisposable? registration = null;
-        var response = context.Response;
-        var original = response.Body;
-        if (runtime.Options.KeepAlive > TimeSpan.Zero)
+        IHttpResponseBodyFeature? original = null;
+        if (runtime.Options.KeepAlive > TimeSpan.Zero && context.Features.Get<IHttpResponseBodyFeature>() is { } feature)
         {
-            body = new KeepAliveStream(original, () => IsEventStream(response));
-            response.Body = body;
+            var response = context.Response;
+            original = feature;
+            body = new KeepAliveStream(feature.Stream, () => IsEventStream(response));
+            context.Features.Set<IHttpResponseBodyFeature>(new KeepAliveBodyFeature(feature, body));
             registration = runtime.KeepAlive.Register(body);
         }
 
@@ -120,7 +121,7 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
             {
                 await body.CloseAsync().ConfigureAwait(false);
                 registration!.Dispose();
-                response.Body = original;
+                context.Features.Set(original);
             }
 
             // No session was made of it (not an initialize, or refused by the SDK): give the slot back.
