@@ -62,26 +62,24 @@ internal sealed class ReplySinks
     private readonly ConcurrentDictionary<long, ReplySink> _open = new();
     private readonly ActorPath _path;
     private readonly IActorRefProvider _provider;
-    private readonly Timer _sweep;
+
+    /// <summary>The sweep's timer, boxed so that its own callback can dispose it once the sinks are gone.</summary>
+    private readonly StrongBox<Timer?> _sweep = new();
     private long _next;
 
     public ReplySinks(IActorRef anyLocalActor)
     {
         _provider = ((IInternalActorRef)anyLocalActor).Provider;
         _path = new RootActorPath(anyLocalActor.Path.Address) / "temp" / "sark-reply";
-        var weak = new WeakReference<ReplySinks>(this);
-        _sweep = new Timer(static state =>
+        _sweep.Value = new Timer(static state =>
         {
             var (weak, timer) = ((WeakReference<ReplySinks>, StrongBox<Timer?>))state!;
             if (weak.TryGetTarget(out var sinks))
                 sinks.Sweep(Stopwatch.GetTimestamp());
             else
                 timer.Value?.Dispose();
-        }, (weak, _self), SweepEvery, SweepEvery);
-        _self.Value = _sweep;
+        }, (new WeakReference<ReplySinks>(this), _sweep), SweepEvery, SweepEvery);
     }
-
-    private readonly StrongBox<Timer?> _self = new();
 
     internal ActorPath Path => _path;
 

@@ -169,19 +169,10 @@ internal sealed class RequestEnvelopeMiddleware(RequestDelegate next, ILogger<Re
 internal sealed class TooLargeBodies(SarkOptions options, IServiceProvider services)
 {
     private readonly long _nodeMax = options.Node.MaxRequestBodyBytes;
-    private FrontDoor.FrontDoorRuntime? _frontDoor;
-    private bool _looked;
+    private readonly FrontDoor.FrontDoorRuntime? _frontDoor = services.GetService<FrontDoor.FrontDoorRuntime>();
 
-    public SarkTooLargeException Of(HttpContext context)
-    {
-        if (!_looked)
-        {
-            _frontDoor = services.GetService<FrontDoor.FrontDoorRuntime>();
-            _looked = true;
-        }
-
-        return _frontDoor is { } door && door.Serves(context.Request.Path)
+    public SarkTooLargeException Of(HttpContext context) =>
+        _frontDoor is { } door && door.Serves(context.Request.Path)
             ? FrontDoor.FrontDoorGuardMiddleware.TooLarge(door.Options.MaxRequestBodyBytes, context)
             : InvokeRequest.TooLarge(_nodeMax, context.TraceIdentifier);
-    }
 }
