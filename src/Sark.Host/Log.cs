@@ -14,4 +14,7 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Warning, "Readiness could not read the upstreams' status")]
     public static partial void ReadinessFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Information, "Runtime: {Gc} GC, generation-0 budget {Gen0Budget} (sark.node.gc)")]
+    public static partial void Runtime(ILogger logger, string gc, string gen0Budget);
 }

@@ -48,6 +48,7 @@ internal static class Node
 
         await using (app.ConfigureAwait(false))
         {
+            LogRuntime(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Node)));
             try
             {
                 await app.RunAsync().ConfigureAwait(false);
@@ -77,12 +78,17 @@ internal static class Node
     /// </summary>
     private static void ApplyRuntimeSettings(NodeOptions node)
     {
-        var missing = RuntimeSettings.Missing(RuntimeSettings.Wanted(node.Gen0Budget), Environment.GetEnvironmentVariable);
+        var missing = RuntimeSettings.Missing(RuntimeSettings.Wanted(node.Gen0Budget, node.GcMode), Environment.GetEnvironmentVariable);
         if (missing.IsEmpty)
             return;
         var why = RuntimeSettings.Reexecute(missing);
         Console.Error.WriteLine($"sark: running without {string.Join(", ", missing.Select(m => $"{m.Key}={m.Value}"))} (sark.node.gc): {why}");
     }
+
+    /// <summary>The collector the runtime actually runs, and the budget it was given (what <see cref="ApplyRuntimeSettings"/> achieved).</summary>
+    private static void LogRuntime(ILogger logger) =>
+        Log.Runtime(logger, System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
+            Environment.GetEnvironmentVariable(RuntimeSettings.Gen0SizeVariable) is { Length: > 0 } budget && !System.Runtime.GCSettings.IsServerGC ? budget : "the runtime's own");
 
     private static int ConfigurationError(string message)
     {

@@ -32,6 +32,10 @@ internal static class NodeApp
 
         NodeLogging.Configure(builder.Logging, options.Telemetry);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Hosting's own request lines are Information, below the filter above; but while its logger
+        // is enabled at all, hosting makes an Activity and a log scope for every request. The
+        // request envelope has the node's own scope (RequestId, RequestPath) and server span.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // The MCP SDK logs three Information lines per request (called, completed, took): the
         // front door's calls are counted and audited by the node instead.
         builder.Logging.AddFilter("ModelContextProtocol", LogLevel.Warning);

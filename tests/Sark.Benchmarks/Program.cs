@@ -63,7 +63,7 @@ const string Usage = """
       frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5] [--prewarm 15]
                 [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] [--paths direct,bare,node]
                 [--rate 1000] [--paced-seconds 10] [--multiplex 64] [--sessions 1000]
-                [--node-sse-path /sse] [--node-hocon TEXT] [--node-env K=V,...]
+                [--node-sse-path /sse] [--node-hocon TEXT] [--node-env K=V,...] [--bare-env K=V,...] [--gc workstation|server]
                   issue 7: MCP sessions calling echo over stdio through the node's front door,
                   against the SDK client direct and a bare SDK pass-through (same run):
                   throughput and p50/p99 per shape and transport, p99 at a paced rate,

@@ -53,6 +53,32 @@ public sealed class NodeLifecycleSpecs
         Assert.Equal("1", environment.GetValueOrDefault("SARK_RUNTIME_SETTINGS_APPLIED"));
         using var live = await node.Http.GetAsync(new Uri("/health/live", UriKind.Relative));
         Assert.True(live.IsSuccessStatusCode);
+        var line = await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.Lines.FirstOrDefault(l => l.Contains("Runtime: ", StringComparison.Ordinal))),
+            l => l is not null, TimeSpan.FromSeconds(30), "the runtime line");
+        Assert.Contains("Runtime: workstation GC, generation-0 budget 0x300000", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_server_mode_the_node_re_executes_itself_onto_the_server_GC_and_says_so()
+    {
+        await using var node = await NodeProcess.StartAsync("sark.node.gc.mode = server");
+
+        var environment = ReadEnvironment(node.ProcessId);
+        Assert.Equal("1", environment.GetValueOrDefault("DOTNET_gcServer"));
+        Assert.False(environment.ContainsKey("DOTNET_GCgen0size"));
+        // The runtime, not just the environment: the node logs the collector it runs.
+        var line = await Eventually.UntilAsync(() => Task.FromResult(node.Stdout.Lines.FirstOrDefault(l => l.Contains("Runtime: ", StringComparison.Ordinal))),
+            l => l is not null, TimeSpan.FromSeconds(30), "the runtime line");
+        Assert.Contains("Runtime: server GC", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_GC_mode_is_a_configuration_error()
+    {
+        var exit = await NodeProcess.RunToExitAsync(NodeConfigs.Demo() + "\nsark.node.gc.mode = fast\n", [], ExitTimeout);
+
+        Assert.True(exit.ExitCode == 2, exit.ToString());
+        Assert.Contains("sark.node.gc.mode: 'fast' is not a GC mode", exit.StderrText, StringComparison.Ordinal);
     }
 
     [Fact]

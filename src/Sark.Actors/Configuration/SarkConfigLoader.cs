@@ -80,6 +80,7 @@ public static partial class SarkConfigLoader
             MaxRequestBodyBytes = ReadSize(sark, "node.http.max-request-body", 1, long.MaxValue),
             ShutdownDrain = ReadDuration(sark, "node.shutdown-drain"),
             Gen0Budget = ReadSize(sark, "node.gc.gen0-budget", 0, 1L << 32),
+            GcMode = ReadGcMode(sark),
             Ops = new Ops.OpsOptions
             {
                 Enabled = ReadBool(sark, "node.ops.enabled"),
@@ -151,6 +152,13 @@ public static partial class SarkConfigLoader
             Audit = Audit.AuditOptions.Read(config),
         };
     }
+
+    private static GcMode ReadGcMode(Config sark) => sark.GetString("node.gc.mode", "workstation") switch
+    {
+        "workstation" => GcMode.Workstation,
+        "server" => GcMode.Server,
+        var other => throw new SarkConfigException($"{Root}.node.gc.mode: '{other}' is not a GC mode; use workstation or server."),
+    };
 
     private static TelemetryOptions ReadTelemetry(Config sark)
     {

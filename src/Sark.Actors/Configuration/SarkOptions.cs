@@ -150,6 +150,14 @@ public sealed record NodeOptions
     /// </summary>
     public long Gen0Budget { get; init; }
 
+    /// <summary>
+    /// The node process's GC (<c>sark.node.gc.mode</c>): workstation (the default; memory-lean,
+    /// with <see cref="Gen0Budget"/>) or server (the runtime's dynamically sized server GC: more
+    /// calls per second under load, more memory per connection). Set like the budget, through the
+    /// environment (<c>DOTNET_gcServer</c>); see docs/operations.md.
+    /// </summary>
+    public GcMode GcMode { get; init; } = GcMode.Workstation;
+
     /// <summary>The ops console's command host (<c>sark.node.ops</c>).</summary>
     public Ops.OpsOptions Ops { get; init; } = new();
 }
@@ -393,4 +401,14 @@ public static class RouteModes
         UpstreamKind.McpHttp => 1,
         _ => 2,
     };
+}
+
+/// <summary>Which garbage collector the node process runs (<c>sark.node.gc.mode</c>).</summary>
+public enum GcMode
+{
+    /// <summary>One heap, collections on the allocating thread, a fixed generation-0 budget: least memory per connection.</summary>
+    Workstation,
+
+    /// <summary>The runtime's server GC (its heap count adapts to the load): collections on dedicated threads, in parallel.</summary>
+    Server,
 }

@@ -151,7 +151,8 @@ internal sealed record UpstreamStateEvent(string Upstream, string Kind, string S
 
 internal sealed record ServerEvent(string Server, string Upstream, int? ToolsCount = null);
 
-internal sealed record InvocationEvent(string RequestId, string Server, string Tool, string Outcome, double DurationMs);
+/// <summary>A struct, so that the journal holds a call's event in one object (its slot), not two.</summary>
+internal readonly record struct InvocationEvent(string RequestId, string Server, string Tool, string Outcome, double DurationMs);
 
 internal sealed record GapEvent(long FirstId, long LastEventId);
 

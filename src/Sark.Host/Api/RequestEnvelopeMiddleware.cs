@@ -41,7 +41,7 @@ internal sealed class RequestEnvelopeMiddleware(RequestDelegate next, ILogger<Re
 
         context.TraceIdentifier = id;
         context.Response.Headers[RequestIds.Header] = id;
-        using var scope = _logger.BeginScope(new RequestIdScope(id));
+        using var scope = _logger.BeginScope(new RequestScope(id, context.Request.Path.Value));
         if (!valid)
         {
             await ApiErrors.WriteAsync(context, new SarkInvalidRequestException(
@@ -93,7 +93,7 @@ internal sealed class RequestEnvelopeMiddleware(RequestDelegate next, ILogger<Re
             parent = remote;
 
         // A default parent means "Activity.Current": cleared, so that the span is a root then.
-        if (parent == default)
+        if (parent == default && Activity.Current is not null)
             Activity.Current = null;
         var activity = SarkTelemetry.ActivitySource.StartActivity(SpanName(context.Request.Method), ActivityKind.Server, parent);
         if (activity is { IsAllDataRequested: true })
@@ -142,23 +142,27 @@ internal sealed class RequestEnvelopeMiddleware(RequestDelegate next, ILogger<Re
         context.Response.Headers[RequestIds.Header] = id;
     }
 
-    /// <summary>The log scope of one request: <c>RequestId</c>.</summary>
-    private sealed class RequestIdScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+    /// <summary>The log scope of one request: <c>RequestId</c> and <c>RequestPath</c>.</summary>
+    private sealed class RequestScope(string requestId, string? path) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        private readonly KeyValuePair<string, object?> _item = new("RequestId", requestId);
+        public int Count => 2;
 
-        public int Count => 1;
-
-        public KeyValuePair<string, object?> this[int index] => index == 0 ? _item : throw new ArgumentOutOfRangeException(nameof(index));
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("RequestId", requestId),
+            1 => new("RequestPath", path),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
         {
-            yield return _item;
+            yield return this[0];
+            yield return this[1];
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => $"RequestId:{_item.Value}";
+        public override string ToString() => $"RequestId:{requestId} RequestPath:{path}";
     }
 }
 

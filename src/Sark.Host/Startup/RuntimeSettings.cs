@@ -2,13 +2,15 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Sark.Actors.Configuration;
 
 namespace Sark.Host.Startup;
 
 /// <summary>
 /// Runtime settings that the .NET runtime reads only from the environment, applied by
 /// re-executing the node once at start: the GC's generation-0 budget (<c>DOTNET_GCgen0size</c>
-/// has no <c>runtimeconfig.json</c> knob that the runtime honours). On Linux the node calls
+/// has no <c>runtimeconfig.json</c> knob that the runtime honours), or the server GC
+/// (<c>DOTNET_gcServer</c>, over the runtimeconfig's workstation GC). On Linux the node calls
 /// <c>execve</c> on its own executable with its own arguments and the variable added, so the pid,
 /// the open standard streams and the command line stay the same; the new image starts from the
 /// top, finds the variable set and goes on. A value the operator put in the environment wins and
@@ -22,11 +24,20 @@ internal static class RuntimeSettings
     /// <summary>Set on the re-executed image, so that a runtime that ignores the settings cannot loop.</summary>
     public const string AppliedVariable = "SARK_RUNTIME_SETTINGS_APPLIED";
 
-    /// <summary>The variables the node wants set for <paramref name="gen0Budget"/> bytes (none for 0).</summary>
-    public static ImmutableDictionary<string, string> Wanted(long gen0Budget) =>
-        gen0Budget > 0
-            ? ImmutableDictionary<string, string>.Empty.Add(Gen0SizeVariable, "0x" + gen0Budget.ToString("x", CultureInfo.InvariantCulture))
-            : ImmutableDictionary<string, string>.Empty;
+    /// <summary>The variable that turns the server GC on (the node's runtimeconfig has it off).</summary>
+    public const string ServerGcVariable = "DOTNET_gcServer";
+
+    /// <summary>
+    /// The variables the node wants set: the server GC for <see cref="GcMode.Server"/> (whose heaps
+    /// size their own budgets), else the workstation GC's budget of <paramref name="gen0Budget"/>
+    /// bytes (none for 0).
+    /// </summary>
+    public static ImmutableDictionary<string, string> Wanted(long gen0Budget, GcMode mode = GcMode.Workstation) => mode switch
+    {
+        GcMode.Server => ImmutableDictionary<string, string>.Empty.Add(ServerGcVariable, "1"),
+        _ when gen0Budget > 0 => ImmutableDictionary<string, string>.Empty.Add(Gen0SizeVariable, "0x" + gen0Budget.ToString("x", CultureInfo.InvariantCulture)),
+        _ => ImmutableDictionary<string, string>.Empty,
+    };
 
     /// <summary>
     /// What is left to set: the wanted variables the environment does not have, or nothing once

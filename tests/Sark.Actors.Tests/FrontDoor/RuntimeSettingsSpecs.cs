@@ -1,3 +1,4 @@
+using Sark.Actors.Configuration;
 using Sark.Host.Startup;
 
 namespace Sark.Actors.Tests.FrontDoor;
@@ -9,6 +10,18 @@ public sealed class RuntimeSettingsSpecs
     {
         Assert.Equal("0x200000", RuntimeSettings.Wanted(2 * 1024 * 1024)[RuntimeSettings.Gen0SizeVariable]);
         Assert.Empty(RuntimeSettings.Wanted(0));
+    }
+
+    [Fact]
+    public void Server_mode_asks_for_the_server_GC_and_no_budget()
+    {
+        var wanted = RuntimeSettings.Wanted(24 * 1024 * 1024, GcMode.Server);
+
+        Assert.Equal("1", wanted[RuntimeSettings.ServerGcVariable]);
+        Assert.False(wanted.ContainsKey(RuntimeSettings.Gen0SizeVariable));
+        Assert.False(RuntimeSettings.Wanted(24 * 1024 * 1024, GcMode.Workstation).ContainsKey(RuntimeSettings.ServerGcVariable));
+        // An operator's own choice stays: a DOTNET_gcServer=0 in the environment keeps workstation GC.
+        Assert.Empty(RuntimeSettings.Missing(wanted, name => name == RuntimeSettings.ServerGcVariable ? "0" : null));
     }
 
     [Fact]

@@ -59,6 +59,13 @@ internal static class FrontDoorCommand
         var nodeSsePath = args.String("--node-sse-path") ?? "/sse";
         var nodeHocon = args.String("--node-hocon") ?? string.Empty;
         var nodeEnv = args.Environment("--node-env");
+        // --gc server runs both servers on the server GC: the node through its own setting
+        // (sark.node.gc.mode), the pass-through through the runtime's variable. The default,
+        // workstation, is each one's own: the node's 24 MiB budget, the runtime's for the pass-through.
+        var gc = args.String("--gc") ?? "workstation";
+        if (gc is not ("workstation" or "server"))
+            throw new ArgumentException($"--gc must be workstation or server, not '{gc}'.");
+        var bareEnv = args.Environment("--bare-env", gc == "server" ? new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" } : null);
         var layout = RepoLayout.Find();
         if (!File.Exists(layout.EverythingScript))
         {
@@ -78,6 +85,11 @@ internal static class FrontDoorCommand
         var notes = new List<string>();
         if (nodeEnv is { Count: > 0 })
             notes.Add("node environment: " + string.Join(", ", nodeEnv.Select(e => $"{e.Key}={e.Value}")));
+        notes.Add(gc == "server"
+            ? "GC: server on both servers (the node's sark.node.gc.mode = server; DOTNET_gcServer=1 for the pass-through)"
+            : "GC: workstation on both servers (the node's default, with its 24 MiB generation-0 budget; the pass-through's runtime default)");
+        if (bareEnv is { Count: > 0 })
+            notes.Add("bare pass-through environment: " + string.Join(", ", bareEnv.Select(e => $"{e.Key}={e.Value}")));
         var rows = new List<Row>();
         var output = new StringBuilder();
         var recorder = new LatencyRecorder((int)Math.Min(16_000_000L, Math.Max(1_000_000L, seconds * 200_000L)));
@@ -92,6 +104,7 @@ internal static class FrontDoorCommand
             // legacy session's posts is not limited (a throughput measurement posts as fast as it can).
             var nodeConfig = BenchConfig.Hocon(layout, ("everything", everything))
                 + "sark.front-door { max-sessions = 5000, max-sessions-per-caller = 5000, legacy-sse { max-sessions = 5000, messages-per-second = 0 } }\n"
+                + (gc == "server" ? "sark.node.gc.mode = server\n" : string.Empty)
                 + nodeHocon + "\n";
             var benchDll = typeof(FrontDoorCommand).Assembly.Location;
 
@@ -105,10 +118,10 @@ internal static class FrontDoorCommand
 
             async Task<(NodeProcess Process, int? Peer)> StartBareAsync(bool stateless)
             {
-                Progress($"starting bare pass-through ({(stateless ? "stateless" : "sessions + legacy SSE")}, SDK only, child process, server GC)…");
+                Progress($"starting bare pass-through ({(stateless ? "stateless" : "sessions + legacy SSE")}, SDK only, child process, {gc} GC)…");
                 var process = await NodeProcess.StartAsync(
                     benchDll, [PassThroughServer.Command, "--everything", layout.EverythingScript, "--stateless", stateless ? "1" : "0"],
-                    "# not read\n", TimeSpan.FromSeconds(90), environment: null).ConfigureAwait(false);
+                    "# not read\n", TimeSpan.FromSeconds(90), bareEnv).ConfigureAwait(false);
                 servers.Add(process);
                 var children = ProcStat.Children(process.Pid);
                 return (process, children.Count == 1 ? children.First() : null);
@@ -116,7 +129,7 @@ internal static class FrontDoorCommand
 
             async Task<(NodeProcess Process, int? Peer)> StartNodeAsync(bool stateless)
             {
-                Progress($"starting node ({(stateless ? "stateless" : "sessions")}, {host!.Value.Configuration} build, {Machine.GcOf(host.Value.Dll)} GC)…");
+                Progress($"starting node ({(stateless ? "stateless" : "sessions")}, {host!.Value.Configuration} build, {gc} GC)…");
                 var text = nodeConfig + (stateless ? "sark.front-door { stateless = true, legacy-sse.enabled = false }\n" : string.Empty);
                 var process = await NodeProcess.StartAsync(host.Value.Dll, [], text, TimeSpan.FromSeconds(90), nodeEnv).ConfigureAwait(false);
                 servers.Add(process);
