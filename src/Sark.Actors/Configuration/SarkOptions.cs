@@ -146,7 +146,7 @@ public sealed record NodeOptions
     /// The node process's GC generation-0 budget in bytes (<c>sark.node.gc.gen0-budget</c>), or 0
     /// for the runtime's own. The runtime takes it only from the environment
     /// (<c>DOTNET_GCgen0size</c>), so the node re-executes itself once to set it; see
-    /// docs/operations.md.
+    /// docs/production.md ("Sizing").
     /// </summary>
     public long Gen0Budget { get; init; }
 
@@ -154,7 +154,7 @@ public sealed record NodeOptions
     /// The node process's GC (<c>sark.node.gc.mode</c>): workstation (the default; memory-lean,
     /// with <see cref="Gen0Budget"/>) or server (the runtime's dynamically sized server GC: more
     /// calls per second under load, more memory per connection). Set like the budget, through the
-    /// environment (<c>DOTNET_gcServer</c>); see docs/operations.md.
+    /// environment (<c>DOTNET_gcServer</c>); see docs/production.md ("Sizing").
     /// </summary>
     public GcMode GcMode { get; init; } = GcMode.Workstation;
 

@@ -71,7 +71,7 @@ internal static class PassThroughServer
             {
                 app.MapMcp("/mcp");
                 // The harness reads the garbage made per call (ServerGc): bytes allocated, collections (gen-0 counts every generation's), time paused.
-                app.MapGet("/gc", () => string.Create(CultureInfo.InvariantCulture, $"{GC.GetTotalAllocatedBytes(precise: false)} {GC.CollectionCount(0)} {GC.GetTotalPauseDuration().TotalSeconds}"));
+                app.MapGet("/gc", () => string.Create(CultureInfo.InvariantCulture, $"{GC.GetTotalAllocatedBytes(precise: true)} {GC.CollectionCount(0)} {GC.GetTotalPauseDuration().TotalSeconds}"));
                 await app.RunAsync().ConfigureAwait(false);
             }
         }
