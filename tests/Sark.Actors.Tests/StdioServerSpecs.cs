@@ -69,6 +69,21 @@ public sealed class StdioServerSpecs(ITestOutputHelper output) : TestKit(Config,
     }
 
     [Fact]
+    public void A_call_answered_from_the_reader_frees_its_slot_and_request_id_before_its_caller_sees_the_answer()
+    {
+        // One call in flight at most, and every call under the same request id: each next call
+        // is refused unless the connection's books were settled before the answer arrived.
+        var (server, _, _) = StartReady(TestUpstreams.Demo() with { MaxInFlight = 1 });
+
+        for (var i = 0; i < 30; i++)
+        {
+            server.Tell(new CallTool("same", "demo", "echo", Args($$"""{"message":"m{{i}}"}"""), null));
+            var reply = ExpectMsg<ToolCallCompleted>();
+            Assert.Equal($"Echo: m{i}", Text(reply.Result));
+        }
+    }
+
+    [Fact]
     public void A_tool_error_is_a_result_and_an_unknown_tool_is_not_found()
     {
         var (server, _, _) = StartReady(TestUpstreams.Demo());

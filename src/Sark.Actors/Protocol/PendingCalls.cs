@@ -18,6 +18,8 @@ internal enum PendingKind
 internal sealed record PendingCall(
     PendingKind Kind, string? RequestId, string? Tool, IActorRef? ReplyTo, long StartTimestamp, string? TraceParent = null)
 {
+    private int _claimed;
+
     /// <summary>Where the call's progress notifications go; set when its <c>progressToken</c> (its JSON-RPC id) was sent.</summary>
     public IProgress<ToolProgress>? Progress { get; init; }
 
@@ -29,6 +31,13 @@ internal sealed record PendingCall(
     /// for none (the handshake's requests have timers of their own).
     /// </summary>
     public TimeSpan Deadline { get; init; }
+
+    /// <summary>
+    /// The right to answer the call: true once. The stdout reader of a connection may answer a
+    /// call offered to its <c>ReplyShortcut</c> while the connection times it out, cancels it or
+    /// fails it; whichever claims it first answers, the other leaves it.
+    /// </summary>
+    public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
 }
 
 /// <summary>

@@ -15,6 +15,9 @@ namespace Sark.Benchmarks.Load;
 /// (open loop at a fixed rate, latency from each call's planned start), <c>multiplex</c> (many
 /// sessions on one upstream process, every reply checked against its call) and <c>sessions</c>
 /// (the node's memory per open idle session, Streamable HTTP and legacy SSE).
+/// With <c>--rounds R</c> every shape is measured R times, the paths taking turns in each round,
+/// and each ratio is the median of the R rounds' ratios (node and pass-through measured next to
+/// each other in time): at 1×1 one window can be 10 % off on this shared machine.
 /// </summary>
 internal static class FrontDoorCommand
 {
@@ -39,11 +42,12 @@ internal static class FrontDoorCommand
         }
     }
 
-    private sealed record Row(string Path, string Transport, Shape Shape, RunResult Result, long Crossed);
+    private sealed record Row(string Path, string Transport, Shape Shape, RunResult Result, long Crossed, int Round = 1);
 
     public static async Task<int> RunAsync(Args args)
     {
         var seconds = args.Int("--seconds", 10, 1, 600);
+        var rounds = args.Int("--rounds", 1, 1, 20);
         var warmup = args.Int("--warmup", 5, 0, 600);
         // A fresh .NET process runs at about half speed for its first seconds (tiered JIT): every
         // path is driven this long at the largest shape before anything is measured.
@@ -198,9 +202,10 @@ internal static class FrontDoorCommand
                     _ = await ClosedLoop.RunAsync(target, largest.Workers, TimeSpan.Zero, TimeSpan.FromSeconds(prewarm), recorder).ConfigureAwait(false);
                 }
 
-                // Interleaved: every path at one shape, then the next shape, so drift hits them alike.
+                // Interleaved: every path at one shape (in each round), then the next shape, so drift hits them alike.
                 foreach (var shape in shapes)
                 {
+                    for (var round = 1; round <= rounds; round++)
                     foreach (var (path, transport, target) in targets)
                     {
                         if (Machine.Interrupted.IsCancellationRequested)
@@ -208,27 +213,27 @@ internal static class FrontDoorCommand
                         if (target is McpSessionsTarget sessions)
                             sessions.PerSession = shape.PerSession;
                         var crossedBefore = (target as McpSessionsTarget)?.Crossed ?? 0;
-                        Progress($"{path} {transport} {shape}: warm-up {warmup}s, run {seconds}s…");
+                        Progress($"{path} {transport} {shape}{(rounds > 1 ? $" round {round}/{rounds}" : string.Empty)}: warm-up {warmup}s, run {seconds}s…");
                         var result = await ClosedLoop.RunAsync(target, shape.Workers, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(seconds), recorder).ConfigureAwait(false);
                         var crossed = ((target as McpSessionsTarget)?.Crossed ?? 0) - crossedBefore;
                         if (result.Errors > 0 && (target as McpSessionsTarget)?.FirstBadReply is { } bad)
                             result = result with { FirstError = $"{result.FirstError}; first error reply: {bad}" };
-                        rows.Add(new Row(path, transport, shape, result, crossed));
+                        rows.Add(new Row(path, transport, shape, result, crossed, round));
                         Progress(string.Create(Inv,
                             $"  {result.Calls} calls, {result.Throughput:0}/s, p50 {result.Latency.P50:0.000} ms, p99 {result.Latency.P99:0.000} ms, {result.Errors} errors, {crossed} crossed{(result.FirstError is { } e ? $" (first: {e})" : string.Empty)}"));
                         failed |= result.Errors > 0 || crossed > 0;
                     }
                 }
 
-                output.AppendLine(string.Create(Inv, $"## Front door: echo over stdio, closed loop, every path pre-warmed {prewarm} s, then warm-up {warmup} s and {seconds} s per run"));
+                output.AppendLine(string.Create(Inv, $"## Front door: echo over stdio, closed loop, every path pre-warmed {prewarm} s, then warm-up {warmup} s and {seconds} s per run{(rounds > 1 ? $", {rounds} rounds (the paths take turns in each)" : string.Empty)}"));
                 output.AppendLine();
                 output.Append(Machine.Describe());
                 foreach (var note in notes)
                     output.AppendLine($"- {note}");
                 output.AppendLine();
-                output.Append(ThroughputTable(rows));
+                output.Append(ThroughputTable(rows, rounds > 1));
                 output.AppendLine();
-                output.Append(Ratios(rows, shapes));
+                output.Append(Ratios(rows, shapes, rounds));
             }
 
             Flush(output);
@@ -399,48 +404,70 @@ internal static class FrontDoorCommand
         return (planned, Interlocked.Read(ref done), Interlocked.Read(ref errors));
     }
 
-    private static string ThroughputTable(IReadOnlyList<Row> rows)
+    private static string ThroughputTable(IReadOnlyList<Row> rows, bool byRound)
     {
         var text = new StringBuilder();
-        text.AppendLine("| path | transport | sessions × in flight | calls | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | crossed | harness CPU µs/call | server CPU µs/call | peer CPU µs/call | server KiB/call | server GCs/1k calls | server GC pause µs/call |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var row in rows)
+        text.AppendLine((byRound ? "| round " : string.Empty) + "| path | transport | sessions × in flight | calls | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | crossed | harness CPU µs/call | server CPU µs/call | peer CPU µs/call | server KiB/call | server GCs/1k calls | server GC pause µs/call |");
+        text.AppendLine((byRound ? "|---:" : string.Empty) + "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows.OrderBy(r => r.Shape.Workers).ThenBy(r => r.Shape.Sessions).ThenBy(r => r.Round))
         {
             var r = row.Result;
-            text.AppendLine(string.Create(Inv,
+            text.AppendLine((byRound ? string.Create(Inv, $"| {row.Round} ") : string.Empty) + string.Create(Inv,
                 $"| {row.Path} | {row.Transport} | {row.Shape} | {r.Calls} | {r.Throughput:0} | {r.Latency.P50:0.000} | {r.Latency.P90:0.000} | {r.Latency.P99:0.000} | {r.Latency.Max:0.0} | {r.Errors} | {row.Crossed} | {r.HarnessCpuUsPerCall:0} | {Opt(r.GatewayCpuUsPerCall)} | {Opt(r.PeerCpuUsPerCall)} | {Opt(r.ServerAllocBytesPerCall / 1024, "0.00")} | {Opt(r.ServerGcsPerKCalls, "0.0")} | {Opt(r.ServerGcPauseUsPerCall, "0.0")} |"));
         }
 
         return text.ToString();
     }
 
-    private static string Ratios(IReadOnlyList<Row> rows, IReadOnlyList<Shape> shapes)
+    /// <summary>
+    /// Node against pass-through for each transport and shape. With several rounds, each figure is
+    /// the median over the rounds of that round's figure (a pair measured next to each other in
+    /// time), with the rounds' range in brackets.
+    /// </summary>
+    private static string Ratios(IReadOnlyList<Row> rows, IReadOnlyList<Shape> shapes, int rounds)
     {
         var text = new StringBuilder();
-        text.AppendLine("| transport | shape | node / bare throughput (target ≥ 85 %) | node p50 − bare p50 ms | node / direct throughput | node p50 ms at 1×1 (target ≤ 0.4) |");
+        var of = rounds > 1 ? $" (median of {rounds} rounds, range)" : string.Empty;
+        text.AppendLine($"| transport | shape | node / bare throughput{of} (target ≥ 85 %) | node p50 − bare p50 ms | node / direct throughput | node p50 ms at 1×1{of} (target ≤ 0.4) |");
         text.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var transport in rows.Select(r => r.Transport).Where(t => t != "stdio").Distinct())
         {
             foreach (var shape in shapes)
             {
-                var node = rows.FirstOrDefault(r => r.Path == "node" && r.Transport == transport && r.Shape == shape)?.Result;
-                var bare = rows.FirstOrDefault(r => r.Path == "bare" && r.Transport == transport && r.Shape == shape)?.Result;
-                var direct = rows.FirstOrDefault(r => r.Path == "direct" && r.Shape.Workers == shape.Workers)?.Result;
-                if (node is null)
+                var pairs = Enumerable.Range(1, rounds)
+                    .Select(round => (
+                        Node: Find(rows, "node", transport, shape, round),
+                        Bare: Find(rows, "bare", transport, shape, round),
+                        Direct: rows.FirstOrDefault(r => r.Path == "direct" && r.Shape.Workers == shape.Workers && r.Round == round)?.Result))
+                    .Where(p => p.Node is not null)
+                    .ToList();
+                if (pairs.Count == 0)
                     continue;
-                var vsBare = bare is null ? "n/a" : Mark(100.0 * node.Throughput / bare.Throughput, 85, "0.0' %'");
-                var p50 = bare is null ? "n/a" : (node.Latency.P50 - bare.Latency.P50).ToString("+0.000;-0.000", Inv);
-                var vsDirect = direct is null ? "n/a" : (100.0 * node.Throughput / direct.Throughput).ToString("0.0' %'", Inv);
-                var single = shape is { Sessions: 1, PerSession: 1 } ? Mark(-node.Latency.P50, -0.4, "0.000;0.000") : "–";
+                var withBare = pairs.Where(p => p.Bare is not null).ToList();
+                var withDirect = pairs.Where(p => p.Direct is not null).ToList();
+                var vsBare = withBare.Count == 0 ? "n/a" : Figure(withBare.Select(p => 100.0 * p.Node!.Throughput / p.Bare!.Throughput).ToList(), 85, "0.0' %'");
+                var p50 = withBare.Count == 0 ? "n/a" : Median(withBare.Select(p => p.Node!.Latency.P50 - p.Bare!.Latency.P50).ToList()).ToString("+0.000;-0.000", Inv);
+                var vsDirect = withDirect.Count == 0 ? "n/a" : Median(withDirect.Select(p => 100.0 * p.Node!.Throughput / p.Direct!.Throughput).ToList()).ToString("0.0' %'", Inv);
+                var single = shape is { Sessions: 1, PerSession: 1 } ? Figure(pairs.Select(p => p.Node!.Latency.P50).ToList(), 0.4, "0.000", atLeast: false) : "–";
                 text.AppendLine(string.Create(Inv, $"| {transport} | {shape} | {vsBare} | {p50} | {vsDirect} | {single} |"));
             }
         }
 
         return text.ToString();
+
+        static RunResult? Find(IReadOnlyList<Row> rows, string path, string transport, Shape shape, int round) =>
+            rows.FirstOrDefault(r => r.Path == path && r.Transport == transport && r.Shape == shape && r.Round == round)?.Result;
     }
 
-    private static string Mark(double value, double atLeast, string format) =>
-        value >= atLeast ? value.ToString(format, Inv) : $"**{value.ToString(format, Inv)}**";
+    /// <summary>The median of <paramref name="values"/>, marked when it misses the target (at least, or at most <paramref name="atLeast"/> when false); with several, their range after it.</summary>
+    private static string Figure(List<double> values, double target, string format, bool atLeast = true)
+    {
+        var median = Median(values);
+        var text = (atLeast ? median >= target : median <= target) ? median.ToString(format, Inv) : $"**{median.ToString(format, Inv)}**";
+        return values.Count == 1 ? text : $"{text} ({values.Min().ToString(format, Inv)}–{values.Max().ToString(format, Inv)})";
+    }
+
+    private static double Median(List<double> values) => GatewayCommand.Median(values);
 
     private static string Opt(double? value, string format = "0") => value is { } v ? v.ToString(format, Inv) : "–";
 

@@ -554,7 +554,7 @@ internal static class GatewayCommand
         }
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         var n = sorted.Count;

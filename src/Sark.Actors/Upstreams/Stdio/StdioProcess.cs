@@ -107,14 +107,16 @@ internal sealed partial class StdioProcess
     }
 
     /// <summary>
-    /// Starts the pumps. Parsed stdout messages go to <paramref name="owner"/>, then
-    /// <see cref="StdoutClosed"/> when stdout ends; stderr goes to <paramref name="log"/>.
+    /// Starts the pumps. Parsed stdout messages go to <paramref name="deliver"/> (on the reader's
+    /// thread; to <paramref name="owner"/> when null), then <see cref="StdoutClosed"/> to
+    /// <paramref name="owner"/> when stdout ends; stderr goes to <paramref name="log"/>.
     /// </summary>
-    public void StartPumps(IActorRef owner, ILoggingAdapter log)
+    public void StartPumps(IActorRef owner, ILoggingAdapter log, Action<JsonRpcInbound>? deliver = null)
     {
         var token = _cts.Token;
+        deliver ??= message => owner.Tell(message);
         _ = Task.Run(() => WriteLoopAsync(token), CancellationToken.None);
-        _ = Task.Run(() => ReadLoopAsync(owner, token), CancellationToken.None);
+        _ = Task.Run(() => ReadLoopAsync(owner, deliver, token), CancellationToken.None);
         _ = Task.Run(() => StderrLoopAsync(log, token), CancellationToken.None);
     }
 
@@ -140,7 +142,7 @@ internal sealed partial class StdioProcess
         }
     }
 
-    private async Task ReadLoopAsync(IActorRef owner, CancellationToken token)
+    private async Task ReadLoopAsync(IActorRef owner, Action<JsonRpcInbound> deliver, CancellationToken token)
     {
         string reason;
         try
@@ -148,7 +150,7 @@ internal sealed partial class StdioProcess
             await NdjsonReader.ReadAsync(
                 _process.StandardOutput.BaseStream,
                 _options.MaxMessageBytes,
-                message => owner.Tell(message),
+                deliver,
                 token).ConfigureAwait(false);
             reason = "stdout closed";
         }

@@ -54,12 +54,13 @@ internal sealed partial class StdioServer
             return;
         }
 
-        var id = _pending.Add(new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since, call.TraceParent)
+        var pending = new PendingCall(PendingKind.CallTool, call.RequestId, call.Tool, replyTo, since, call.TraceParent)
         {
             Progress = call.Progress,
             Client = _options.RelayClientRequests ? call.ClientRequests : null,
             Deadline = DeadlineAfter(remaining),
-        });
+        };
+        var id = _pending.Add(pending);
         var line = _writer.CallTool(id, call.Tool, call.Arguments, call.TraceParent, call.Progress is null ? null : id);
         if (line.Length > _options.MaxMessageBytes)
         {
@@ -69,9 +70,14 @@ internal sealed partial class StdioServer
             return;
         }
 
+        // A call with nothing to relay is answered by the stdout reader (ReplyShortcut); offered
+        // before it is written, so that its response always finds it.
+        if (pending is { Progress: null, Client: null })
+            _shortcut!.Offer(id, pending);
         if (!_process!.TryWrite(line))
         {
             _pending.TryRemove(id, out _);
+            _shortcut!.Withdraw(id);
             replyTo.Tell(Unavailable(call.RequestId, "is not reading its input"));
             CountFailure("its input queue is full");
             return;
@@ -133,6 +139,8 @@ internal sealed partial class StdioServer
     private void OnForwardResponse(PendingCall call, JsonRpcInbound.Response response)
     {
         _failures.RecordSuccess();
+        if (!call.TryClaim())
+            return;
         var outcome = response.Error is null ? "ok" : "upstream_error";
         SarkTelemetry.RecordRequest(_options.Name, call.Tool!, outcome, call.StartTimestamp);
         call.ReplyTo!.Tell(response.Error is { } error
@@ -145,6 +153,9 @@ internal sealed partial class StdioServer
     {
         if (!_pending.TryRemove(id, out var call))
             return;
+        _shortcut?.Withdraw(id);
+        if (!call.TryClaim())
+            return; // answered by the stdout reader just now
         var what = call.Kind == PendingKind.Forward ? call.Tool! : $"tools/call '{call.Tool}'";
         SarkTelemetry.RecordRequest(_options.Name, call.Kind == PendingKind.Forward ? call.Tool! : "tools/call", "upstream_timeout", call.StartTimestamp, call.TraceParent);
         SendCancelled(id, "timed out");
@@ -168,6 +179,9 @@ internal sealed partial class StdioServer
     {
         if (_pending.TryRemoveByRequestId(requestId, out var id, out var call))
         {
+            _shortcut?.Withdraw(id);
+            if (!call.TryClaim())
+                return; // answered already: nothing to cancel
             SarkTelemetry.RecordRequest(_options.Name, "tools/call", "cancelled", call.StartTimestamp, call.TraceParent);
             SendCancelled(id, "cancelled by the caller");
             return;
@@ -241,12 +255,16 @@ internal sealed partial class StdioServer
             return;
         }
 
+        _shortcut?.Withdraw(known);
+
         if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
         {
             Fault($"answered {call.Kind} with a {oversized.Length}-byte message, over the {_options.MaxMessageBytes}-byte limit");
             return;
         }
 
+        if (!call.TryClaim())
+            return;
         SarkTelemetry.RecordRequest(_options.Name, "tools/call", "too_large", call.StartTimestamp, call.TraceParent);
         call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(SarkErrorCode.TooLarge,
             $"The response of upstream '{_options.Name}' to '{call.Tool}' was {oversized.Length} bytes, over its {_options.MaxMessageBytes}-byte limit (max-message-size). The connection is still up.")));
@@ -260,9 +278,11 @@ internal sealed partial class StdioServer
 
     private void FailAll(SarkError error)
     {
+        _shortcut?.Clear();
         foreach (var call in _pending.DrainAll())
         {
-            if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward))
+            // A call the stdout reader answered a moment ago is not failed as well.
+            if (call.Kind is not (PendingKind.CallTool or PendingKind.Forward) || !call.TryClaim())
                 continue;
             SarkTelemetry.RecordRequest(_options.Name, "tools/call", error.Code.ToWire(), call.StartTimestamp, call.TraceParent);
             call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, error));

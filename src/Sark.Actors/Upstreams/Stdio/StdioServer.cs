@@ -47,6 +47,7 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<(CallTool Call, IActorRef ReplyTo, long Since)> _queued = [];
     private StdioProcess? _process;
+    private ReplyShortcut? _shortcut;
     private HashSet<string> _toolNames = new(StringComparer.Ordinal);
     private McpToolList? _listing;
     private bool _listAgain;
@@ -84,7 +85,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         }
 
         _owner.Tell(new ConnectionEvents.Started(Self, _process.ProcessId));
-        _process.StartPumps(Self, _log);
+        _shortcut = new ReplyShortcut(Self, _options.Name);
+        _process.StartPumps(Self, _log, _shortcut.Deliver);
         Send(PendingKind.Initialize, "initialize", _options.RelayClientRequests ? McpMessages.InitializeParamsWithRelay : McpMessages.InitializeParams);
         Timers.StartSingleTimer(InitTimer, new HandshakeTimedOut("finish the MCP handshake", "init-timeout"), _options.InitTimeout);
     }
@@ -142,6 +144,12 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
             case JsonRpcInbound inbound:
                 _heardSinceTick = true;
                 OnInbound(inbound);
+                break;
+            case ReplyShortcut.Answered answered:
+                // The stdout reader answered the call; its response counts as one like any other.
+                _heardSinceTick = true;
+                _pending.TryRemove(answered.Id, out _);
+                _failures.RecordSuccess();
                 break;
             case DeadlineTick:
                 SweepDeadlines();
@@ -250,21 +258,8 @@ internal sealed partial class StdioServer : UntypedActor, IWithTimers
         {
             case PendingKind.CallTool:
                 _failures.RecordSuccess();
-                if (response.Error is { } error)
-                {
-                    SarkTelemetry.RecordRequest(_options.Name, "tools/call", "upstream_error", call.StartTimestamp, call.TraceParent);
-                    call.ReplyTo!.Tell(new ToolCallFailed(call.RequestId!, new SarkError(
-                        SarkErrorCode.UpstreamError,
-                        $"Upstream '{_options.Name}' answered tools/call '{call.Tool}' with JSON-RPC error {error.Code}: {error.Message}",
-                        JsonRpcCode: error.Code,
-                        Data: error.Data)));
-                    return;
-                }
-
-                var result = response.Result!.Value;
-                var isError = McpMessages.IsToolError(result);
-                SarkTelemetry.RecordRequest(_options.Name, "tools/call", isError ? "tool_error" : "ok", call.StartTimestamp, call.TraceParent);
-                call.ReplyTo!.Tell(new ToolCallCompleted(call.RequestId!, result, isError));
+                if (call.TryClaim())
+                    call.ReplyTo!.Tell(ReplyShortcut.Answer(_options.Name, call, response));
                 break;
             case PendingKind.Forward:
                 OnForwardResponse(call, response);
