@@ -92,12 +92,17 @@ internal static class FrontDoorEndpoint
         http.MaxIdleSessionCount = options.MaxSessions;
 #pragma warning restore MCP9006
         // Stateless, a "session" is one request: it takes no slot (the limits count sessions) and
-        // has no stream to send list_changed on, so it runs without a session handler.
+        // has no stream to send list_changed on, so it runs without a session handler; its server
+        // is built per request, without the resources and prompts handlers for a tools request.
         if (!options.Stateless)
         {
 #pragma warning disable MCPEXP002 // RunSessionHandler is experimental: it is the one place that sees a session end.
             http.RunSessionHandler = FrontDoorSessionMiddleware.RunSessionAsync;
 #pragma warning restore MCPEXP002
+        }
+        else
+        {
+            http.ConfigureSessionOptions = StatelessRequests.ConfigureServer;
         }
     }
 

@@ -83,6 +83,9 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
         if (!inSession && await FrontDoorScope.RefuseUnseenServerAsync(context, caller, logger).ConfigureAwait(false))
             return;
 
+        if (runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method))
+            await StatelessRequests.PeekAsync(context).ConfigureAwait(false);
+
         IDisposable? slot = null;
         if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !inSession)
         {

@@ -35,6 +35,46 @@ public sealed class FrontDoorStatelessSpecs(FrontDoorStatelessNodeFixture fixtur
     }
 
     [Fact]
+    public async Task Resources_and_prompts_are_served_next_to_tools_though_a_tools_request_gets_a_server_without_them()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp });
+        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+
+        // Requests take turns, so a trimmed server never answers for a whole one.
+        var first = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "one" }, cancellationToken: timeout.Token);
+        var resources = await client.ListResourcesAsync(cancellationToken: timeout.Token);
+        var templates = await client.ListResourceTemplatesAsync(cancellationToken: timeout.Token);
+        var tools = await client.ListToolsAsync(cancellationToken: timeout.Token);
+        var prompts = await client.ListPromptsAsync(cancellationToken: timeout.Token);
+        var second = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "two" }, cancellationToken: timeout.Token);
+
+        Assert.NotNull(client.ServerCapabilities.Resources);
+        Assert.NotNull(client.ServerCapabilities.Prompts);
+        // The demo server has none of either: what matters is that the node answers these methods.
+        Assert.Empty(resources);
+        Assert.Empty(templates);
+        Assert.Empty(prompts);
+        Assert.Contains(tools, tool => tool.Name == "demo__echo");
+        Assert.Equal("Echo: one", Assert.IsType<TextContentBlock>(Assert.Single(first.Content)).Text);
+        Assert.Equal("Echo: two", Assert.IsType<TextContentBlock>(Assert.Single(second.Content)).Text);
+    }
+
+    [Fact]
+    public async Task A_tools_call_with_large_arguments_is_read_whole_after_the_peek()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp });
+        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+        // Over Kestrel's first read of the body: the peek sees part of it, the SDK reads it all.
+        var message = new string('x', 200_000);
+
+        var result = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = message }, cancellationToken: timeout.Token);
+
+        Assert.Equal($"Echo: {message}", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
+    }
+
+    [Fact]
     public async Task The_typescript_sdk_client_lists_without_a_session()
     {
         var run = await TsMcpClient.RunAsync("streamable-http", fixture.Mcp, null, "list");

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using ModelContextProtocol.Server;
+
+namespace Sark.Host.FrontDoor;
+
+/// <summary>
+/// Stateless mode builds an MCP server for every request (the SDK's design), with every handler
+/// the front door registers. A tools request needs only the tools handlers, so the JSON-RPC method
+/// of a stateless POST is read off the request body without consuming it (the SDK then reads the
+/// same bytes), and the server of a <c>tools/call</c> or <c>tools/list</c> request is built
+/// without the resources and prompts handlers: about 4 KiB less per request, which stays alive
+/// while the call is in flight (docs/PERFORMANCE.md, "Session 7"). Anything else (initialize,
+/// resources, prompts, a batch, malformed JSON, a body whose first read does not reach its method)
+/// gets the whole server.
+/// </summary>
+internal static class StatelessRequests
+{
+    private static readonly object ToolsOnlyKey = new();
+
+    /// <summary>Reads what the body holds so far and leaves it unread; marks a tools request.</summary>
+    public static async ValueTask PeekAsync(HttpContext context)
+    {
+        var reader = context.Request.BodyReader;
+        var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+        var body = read.Buffer;
+        try
+        {
+            if (IsToolsRequest(body, read.IsCompleted))
+                context.Items[ToolsOnlyKey] = ToolsOnlyKey;
+        }
+        finally
+        {
+            // Nothing consumed and nothing examined: the SDK's first read returns these bytes at once.
+            reader.AdvanceTo(body.Start);
+        }
+    }
+
+    /// <summary><c>HttpServerTransportOptions.ConfigureSessionOptions</c>: run for every stateless request, before its server is built.</summary>
+    public static Task ConfigureServer(HttpContext context, McpServerOptions options, CancellationToken cancellationToken)
+    {
+        if (context.Items.ContainsKey(ToolsOnlyKey))
+            WithoutResourcesAndPrompts(options);
+        return Task.CompletedTask;
+    }
+
+    internal static void WithoutResourcesAndPrompts(McpServerOptions options)
+    {
+        var handlers = options.Handlers;
+        handlers.ListResourcesHandler = null;
+        handlers.ListResourceTemplatesHandler = null;
+        handlers.ReadResourceHandler = null;
+        handlers.SubscribeToResourcesHandler = null;
+        handlers.UnsubscribeFromResourcesHandler = null;
+        handlers.ListPromptsHandler = null;
+        handlers.GetPromptHandler = null;
+        if (options.Capabilities is { } capabilities)
+        {
+            capabilities.Resources = null;
+            capabilities.Prompts = null;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="body"/> is one JSON-RPC object whose <c>method</c> is
+    /// <c>tools/call</c> or <c>tools/list</c>. Members before <c>method</c> are skipped; false as
+    /// soon as the bytes do not say (not an object, not yet read that far, not JSON).
+    /// </summary>
+    internal static bool IsToolsRequest(ReadOnlySequence<byte> body, bool complete)
+    {
+        try
+        {
+            var json = new Utf8JsonReader(body, isFinalBlock: complete, state: default);
+            if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
+                return false;
+            while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+            {
+                var isMethod = json.ValueTextEquals("method"u8);
+                if (!json.Read())
+                    return false;
+                if (isMethod)
+                    return json.TokenType == JsonTokenType.String && (json.ValueTextEquals("tools/call"u8) || json.ValueTextEquals("tools/list"u8));
+                if (!json.TrySkip())
+                    return false;
+            }
+
+            return false;
+        }
+        catch (JsonException)
+        {
+            // The SDK answers malformed JSON itself.
+            return false;
+        }
+    }
+}
