@@ -19,12 +19,16 @@ public sealed class FrontDoorStatelessSpecs(FrontDoorStatelessNodeFixture fixtur
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    private Task<McpClient> ConnectAsync(CancellationToken cancellationToken) =>
+        McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp }),
+            cancellationToken: cancellationToken);
+
     [Fact]
     public async Task The_csharp_sdk_client_lists_and_calls_without_a_session()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp });
-        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+        await using var client = await ConnectAsync(timeout.Token);
 
         var tools = await client.ListToolsAsync(cancellationToken: timeout.Token);
         var result = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "stateless" }, cancellationToken: timeout.Token);
@@ -38,8 +42,7 @@ public sealed class FrontDoorStatelessSpecs(FrontDoorStatelessNodeFixture fixtur
     public async Task Resources_and_prompts_are_served_next_to_tools_though_a_tools_request_gets_a_server_without_them()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp });
-        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+        await using var client = await ConnectAsync(timeout.Token);
 
         // Requests take turns, so a trimmed server never answers for a whole one.
         var first = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "one" }, cancellationToken: timeout.Token);
@@ -64,8 +67,7 @@ public sealed class FrontDoorStatelessSpecs(FrontDoorStatelessNodeFixture fixtur
     public async Task A_tools_call_with_large_arguments_is_read_whole_after_the_peek()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = fixture.Mcp, TransportMode = HttpTransportMode.StreamableHttp });
-        await using var client = await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
+        await using var client = await ConnectAsync(timeout.Token);
         // Over Kestrel's first read of the body: the peek sees part of it, the SDK reads it all.
         var message = new string('x', 200_000);
 
