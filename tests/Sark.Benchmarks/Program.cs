@@ -60,14 +60,15 @@ const string Usage = """
                   issue 6: embedded decision latency (engine, gate uncached/cached, p99),
                   the OPA path over loopback (the tests' OPA stand-in, nothing cached), and
                   the facade → demo server echo without and with policy + audit (SQLite)
-      frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5] [--prewarm 15]
-                [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] [--paths direct,bare,node]
+      frontdoor [--parts throughput,paced,multiplex,sessions] [--seconds 10] [--warmup 5] [--prewarm 15] [--rounds 1]
+                [--shapes 1x1,1x16,8x16] [--transports streamable,stateless,sse] [--paths direct,bare,node[,twin]]
                 [--rate 1000] [--paced-seconds 10] [--multiplex 64] [--sessions 1000]
                 [--node-sse-path /sse] [--node-hocon TEXT] [--node-env K=V,...] [--bare-env K=V,...] [--gc workstation|server]
                   issue 7: MCP sessions calling echo over stdio through the node's front door,
                   against the SDK client direct and a bare SDK pass-through (same run):
                   throughput and p50/p99 per shape and transport, p99 at a paced rate,
-                  sessions multiplexed on one upstream (crossed replies), memory per session
+                  sessions multiplexed on one upstream (crossed replies), memory per session;
+                  twin adds a second pass-through: twin / bare is the harness's own spread (A/A)
       telemetry [--seconds 5] [--warmup 2] [--prewarm 15] [--rounds 2] [--concurrency 1,16] [--modes off,on,all] [--sample-ratio node default]
                   issue 8: the invoke path (facade + policy → demo server) with tracing and
                   metrics on vs both off, alternating rounds in one run (target: on ≥ 95 %);

@@ -115,9 +115,9 @@ internal static class FrontDoorCommand
             // One process per server mode: sessions (Streamable HTTP and legacy SSE share it) and stateless.
             var needSession = transports.Contains("streamable") || transports.Contains("sse") || parts.Contains("multiplex") || parts.Contains("sessions") || parts.Contains("paced");
             var needStateless = transports.Contains("stateless") && parts.Contains("throughput");
-            Uri? bareSession = null, bareStateless = null, nodeSession = null, nodeStateless = null;
-            int? bareSessionPid = null, bareStatelessPid = null, nodeSessionPid = null, nodeStatelessPid = null;
-            int? bareSessionPeer = null, bareStatelessPeer = null, nodeSessionPeer = null, nodeStatelessPeer = null;
+            Uri? bareSession = null, bareStateless = null, nodeSession = null, nodeStateless = null, twinSession = null, twinStateless = null;
+            int? bareSessionPid = null, bareStatelessPid = null, nodeSessionPid = null, nodeStatelessPid = null, twinSessionPid = null, twinStatelessPid = null;
+            int? bareSessionPeer = null, bareStatelessPeer = null, nodeSessionPeer = null, nodeStatelessPeer = null, twinSessionPeer = null, twinStatelessPeer = null;
             using var http = RestTarget.NewClient();
 
             async Task<(NodeProcess Process, int? Peer)> StartBareAsync(bool stateless)
@@ -159,6 +159,19 @@ internal static class FrontDoorCommand
                 (bareStateless, bareStatelessPid, bareStatelessPeer) = (p.BaseAddress, p.Pid, peer);
             }
 
+            // twin: a second pass-through, the same as bare; twin against bare is the harness's noise floor (an A/A run).
+            if (paths.Contains("twin") && needSession)
+            {
+                var (p, peer) = await StartBareAsync(stateless: false).ConfigureAwait(false);
+                (twinSession, twinSessionPid, twinSessionPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
+            if (paths.Contains("twin") && needStateless)
+            {
+                var (p, peer) = await StartBareAsync(stateless: true).ConfigureAwait(false);
+                (twinStateless, twinStatelessPid, twinStatelessPeer) = (p.BaseAddress, p.Pid, peer);
+            }
+
             if (paths.Contains("node") && needSession)
             {
                 var (p, peer) = await StartNodeAsync(stateless: false).ConfigureAwait(false);
@@ -185,10 +198,13 @@ internal static class FrontDoorCommand
             if (parts.Contains("throughput"))
             {
                 await AddSessionsAsync("bare", "streamable", bareSession, "/mcp", HttpTransportMode.StreamableHttp, "echo", bareSessionPid, bareSessionPeer).ConfigureAwait(false);
+                await AddSessionsAsync("twin", "streamable", twinSession, "/mcp", HttpTransportMode.StreamableHttp, "echo", twinSessionPid, twinSessionPeer).ConfigureAwait(false);
                 await AddSessionsAsync("node", "streamable", nodeSession, "/mcp", HttpTransportMode.StreamableHttp, "everything__echo", nodeSessionPid, nodeSessionPeer).ConfigureAwait(false);
                 await AddSessionsAsync("bare", "stateless", bareStateless, "/mcp", HttpTransportMode.StreamableHttp, "echo", bareStatelessPid, bareStatelessPeer).ConfigureAwait(false);
+                await AddSessionsAsync("twin", "stateless", twinStateless, "/mcp", HttpTransportMode.StreamableHttp, "echo", twinStatelessPid, twinStatelessPeer).ConfigureAwait(false);
                 await AddSessionsAsync("node", "stateless", nodeStateless, "/mcp", HttpTransportMode.StreamableHttp, "everything__echo", nodeStatelessPid, nodeStatelessPeer).ConfigureAwait(false);
                 await AddSessionsAsync("bare", "sse", bareSession, "/mcp/sse", HttpTransportMode.Sse, "echo", bareSessionPid, bareSessionPeer).ConfigureAwait(false);
+                await AddSessionsAsync("twin", "sse", twinSession, "/mcp/sse", HttpTransportMode.Sse, "echo", twinSessionPid, twinSessionPeer).ConfigureAwait(false);
                 await AddSessionsAsync("node", "sse", nodeSession, nodeSsePath, HttpTransportMode.Sse, "everything__echo", nodeSessionPid, nodeSessionPeer).ConfigureAwait(false);
 
                 var largest = shapes.MaxBy(s => s.Workers)!;
@@ -233,7 +249,14 @@ internal static class FrontDoorCommand
                 output.AppendLine();
                 output.Append(ThroughputTable(rows, rounds > 1));
                 output.AppendLine();
-                output.Append(Ratios(rows, shapes, rounds));
+                output.Append(Ratios(rows, shapes, rounds, "node"));
+                if (rows.Any(r => r.Path == "twin"))
+                {
+                    output.AppendLine();
+                    output.AppendLine("A/A: a second pass-through against the first, same rounds (the spread the harness shows between two identical servers).");
+                    output.AppendLine();
+                    output.Append(Ratios(rows, shapes, rounds, "twin"));
+                }
             }
 
             Flush(output);
@@ -420,15 +443,15 @@ internal static class FrontDoorCommand
     }
 
     /// <summary>
-    /// Node against pass-through for each transport and shape. With several rounds, each figure is
-    /// the median over the rounds of that round's figure (a pair measured next to each other in
-    /// time), with the rounds' range in brackets.
+    /// <paramref name="path"/> (the node, or the twin pass-through) against the pass-through for
+    /// each transport and shape. With several rounds, each figure is the median over the rounds of
+    /// that round's figure (a pair measured next to each other in time), with the rounds' range in brackets.
     /// </summary>
-    private static string Ratios(IReadOnlyList<Row> rows, IReadOnlyList<Shape> shapes, int rounds)
+    private static string Ratios(IReadOnlyList<Row> rows, IReadOnlyList<Shape> shapes, int rounds, string path)
     {
         var text = new StringBuilder();
         var of = rounds > 1 ? $" (median of {rounds} rounds, range)" : string.Empty;
-        text.AppendLine($"| transport | shape | node / bare throughput{of} (target ≥ 85 %) | node p50 − bare p50 ms | node / direct throughput | node p50 ms at 1×1{of} (target ≤ 0.4) |");
+        text.AppendLine($"| transport | shape | {path} / bare throughput{of} (target ≥ 85 %) | {path} p50 − bare p50 ms | {path} / direct throughput | {path} p50 ms at 1×1{of} (target ≤ 0.4) |");
         text.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var transport in rows.Select(r => r.Transport).Where(t => t != "stdio").Distinct())
         {
@@ -436,7 +459,7 @@ internal static class FrontDoorCommand
             {
                 var pairs = Enumerable.Range(1, rounds)
                     .Select(round => (
-                        Node: Find(rows, "node", transport, shape, round),
+                        Node: Find(rows, path, transport, shape, round),
                         Bare: Find(rows, "bare", transport, shape, round),
                         Direct: rows.FirstOrDefault(r => r.Path == "direct" && r.Shape.Workers == shape.Workers && r.Round == round)?.Result))
                     .Where(p => p.Node is not null)
