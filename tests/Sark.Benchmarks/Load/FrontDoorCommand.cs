@@ -115,9 +115,6 @@ internal static class FrontDoorCommand
             // One process per server mode: sessions (Streamable HTTP and legacy SSE share it) and stateless.
             var needSession = transports.Contains("streamable") || transports.Contains("sse") || parts.Contains("multiplex") || parts.Contains("sessions") || parts.Contains("paced");
             var needStateless = transports.Contains("stateless") && parts.Contains("throughput");
-            Uri? bareSession = null, bareStateless = null, nodeSession = null, nodeStateless = null, twinSession = null, twinStateless = null;
-            int? bareSessionPid = null, bareStatelessPid = null, nodeSessionPid = null, nodeStatelessPid = null, twinSessionPid = null, twinStatelessPid = null;
-            int? bareSessionPeer = null, bareStatelessPeer = null, nodeSessionPeer = null, nodeStatelessPeer = null, twinSessionPeer = null, twinStatelessPeer = null;
             using var http = RestTarget.NewClient();
 
             async Task<(NodeProcess Process, int? Peer)> StartBareAsync(bool stateless)
@@ -147,42 +144,22 @@ internal static class FrontDoorCommand
                 targets.Add(("direct", "stdio", await DirectTarget.StartAsync(layout, setup.Token).ConfigureAwait(false)));
             }
 
-            if (paths.Contains("bare") && needSession)
+            // Each server that a path asks for: its address, its pid and its server-everything's pid.
+            // twin is a second pass-through, the same as bare: twin against bare is the harness's own spread (an A/A run).
+            async Task<(Uri? Address, int? Pid, int? Peer)> StartIfAsync(string path, bool needed, Func<Task<(NodeProcess Process, int? Peer)>> start)
             {
-                var (p, peer) = await StartBareAsync(stateless: false).ConfigureAwait(false);
-                (bareSession, bareSessionPid, bareSessionPeer) = (p.BaseAddress, p.Pid, peer);
+                if (!needed || !paths.Contains(path))
+                    return default;
+                var (process, peer) = await start().ConfigureAwait(false);
+                return (process.BaseAddress, process.Pid, peer);
             }
 
-            if (paths.Contains("bare") && needStateless)
-            {
-                var (p, peer) = await StartBareAsync(stateless: true).ConfigureAwait(false);
-                (bareStateless, bareStatelessPid, bareStatelessPeer) = (p.BaseAddress, p.Pid, peer);
-            }
-
-            // twin: a second pass-through, the same as bare; twin against bare is the harness's noise floor (an A/A run).
-            if (paths.Contains("twin") && needSession)
-            {
-                var (p, peer) = await StartBareAsync(stateless: false).ConfigureAwait(false);
-                (twinSession, twinSessionPid, twinSessionPeer) = (p.BaseAddress, p.Pid, peer);
-            }
-
-            if (paths.Contains("twin") && needStateless)
-            {
-                var (p, peer) = await StartBareAsync(stateless: true).ConfigureAwait(false);
-                (twinStateless, twinStatelessPid, twinStatelessPeer) = (p.BaseAddress, p.Pid, peer);
-            }
-
-            if (paths.Contains("node") && needSession)
-            {
-                var (p, peer) = await StartNodeAsync(stateless: false).ConfigureAwait(false);
-                (nodeSession, nodeSessionPid, nodeSessionPeer) = (p.BaseAddress, p.Pid, peer);
-            }
-
-            if (paths.Contains("node") && needStateless)
-            {
-                var (p, peer) = await StartNodeAsync(stateless: true).ConfigureAwait(false);
-                (nodeStateless, nodeStatelessPid, nodeStatelessPeer) = (p.BaseAddress, p.Pid, peer);
-            }
+            var (bareSession, bareSessionPid, bareSessionPeer) = await StartIfAsync("bare", needSession, () => StartBareAsync(stateless: false)).ConfigureAwait(false);
+            var (bareStateless, bareStatelessPid, bareStatelessPeer) = await StartIfAsync("bare", needStateless, () => StartBareAsync(stateless: true)).ConfigureAwait(false);
+            var (twinSession, twinSessionPid, twinSessionPeer) = await StartIfAsync("twin", needSession, () => StartBareAsync(stateless: false)).ConfigureAwait(false);
+            var (twinStateless, twinStatelessPid, twinStatelessPeer) = await StartIfAsync("twin", needStateless, () => StartBareAsync(stateless: true)).ConfigureAwait(false);
+            var (nodeSession, nodeSessionPid, nodeSessionPeer) = await StartIfAsync("node", needSession, () => StartNodeAsync(stateless: false)).ConfigureAwait(false);
+            var (nodeStateless, nodeStatelessPid, nodeStatelessPeer) = await StartIfAsync("node", needStateless, () => StartNodeAsync(stateless: true)).ConfigureAwait(false);
 
             var maxSessions = shapes.Max(s => s.Sessions);
             async Task AddSessionsAsync(string path, string transport, Uri? baseAddress, string endpointPath, HttpTransportMode mode, string tool, int? pid, int? peer)
