@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -12,9 +14,23 @@ public readonly record struct JournalEntry(long Id, string Type, string Data);
 /// what it missed while it is still held. Writers (actors, the facade) append without waiting;
 /// readers wait for an id past theirs. Thread-safe; one lock held for a few instructions.
 /// </summary>
+/// <remarks>
+/// A node appends an <c>invocation</c> event for every call, so at thousands of calls a second
+/// the ring is where recent calls would outlive their requests: an object per event, held until
+/// the ring wraps, survives every collection in between and is copied into the older generations
+/// (at 10,000 calls/s a 4,096-event ring holds 0.4 s of calls; docs/PERFORMANCE.md, "Session 9").
+/// So an invocation is held without objects of its own: its fields in the ring's entry and its
+/// text (request id, server, tool, outcome) as UTF-8 in a block allocated once with the ring
+/// (<see cref="TextBytes"/> per entry). Its JSON is made when a reader first reads it and kept for
+/// the other readers. Other events are rare and keep an object each.
+/// </remarks>
 public sealed class EventJournal
 {
-    private readonly Slot?[] _ring;
+    /// <summary>Bytes of text an invocation can hold in place; a longer one keeps an object.</summary>
+    internal const int TextBytes = 192;
+
+    private readonly Entry[] _ring;
+    private readonly byte[] _text;
     private readonly object _lock = new();
     private long _lastId;
     /// <summary>What readers wait on; made by the first reader that waits, so that appends nobody waits for allocate nothing.</summary>
@@ -23,7 +39,8 @@ public sealed class EventJournal
     public EventJournal(int capacity = 4096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new Slot?[capacity];
+        _ring = new Entry[capacity];
+        _text = new byte[checked(capacity * TextBytes)];
     }
 
     /// <summary>The id of the newest event (0 before the first).</summary>
@@ -67,6 +84,36 @@ public sealed class EventJournal
         return id;
     }
 
+    /// <summary>
+    /// Appends a call's <c>invocation</c> event, held without an object of its own when its text
+    /// fits <see cref="TextBytes"/> (see the remarks); in a cluster it is sent to the others as well.
+    /// </summary>
+    internal long AppendInvocation(in InvocationEvent invocation)
+    {
+        if (Shared is not null)
+            return AppendShared(GatewayEventTypes.Invocation, invocation, EventJsonContext.Default.InvocationEvent);
+
+        Span<byte> text = stackalloc byte[TextBytes];
+        if (!InvocationText.TryEncode(invocation, text, out var lengths))
+            return Append(new PayloadSlot<InvocationEvent>(GatewayEventTypes.Invocation, invocation, EventJsonContext.Default.InvocationEvent));
+
+        TaskCompletionSource? signal;
+        long id;
+        lock (_lock)
+        {
+            id = _lastId + 1;
+            var index = (int)(id % _ring.Length);
+            _ring[index] = new Entry(id, GatewayEventTypes.Invocation, slot: null, invocation.DurationMs, lengths);
+            text[..lengths.Total].CopyTo(_text.AsSpan(index * TextBytes));
+            Volatile.Write(ref _lastId, id);
+            signal = _appended;
+            _appended = null;
+        }
+
+        signal?.TrySetResult();
+        return id;
+    }
+
     private long Append(Slot slot)
     {
         TaskCompletionSource? signal;
@@ -74,8 +121,7 @@ public sealed class EventJournal
         lock (_lock)
         {
             id = _lastId + 1;
-            slot.Id = id;
-            _ring[id % _ring.Length] = slot;
+            _ring[id % _ring.Length] = new Entry(id, slot.Type, slot, 0, default);
             Volatile.Write(ref _lastId, id);
             signal = _appended;
             _appended = null;
@@ -92,20 +138,69 @@ public sealed class EventJournal
     /// </summary>
     public int Read(long afterId, List<JournalEntry> into, int max, out bool gap)
     {
-        var slots = new List<Slot>(Math.Min(max, 64));
+        var taken = new List<Entry>(Math.Min(max, 64));
+        byte[]? text = null;
+        try
+        {
+            lock (_lock)
+            {
+                var first = _lastId == 0 ? 1 : Math.Max(1, _lastId - _ring.Length + 1);
+                gap = afterId + 1 < first;
+                var from = Math.Max(afterId + 1, first);
+                var count = (int)Math.Max(0, Math.Min(max, _lastId - from + 1));
+                for (var id = from; id < from + count; id++)
+                {
+                    var index = (int)(id % _ring.Length);
+                    var entry = _ring[index];
+                    if (entry.HeldAsText)
+                    {
+                        // The ring may wrap over this text once the lock is released: copied now.
+                        text ??= ArrayPool<byte>.Shared.Rent(count * TextBytes);
+                        _text.AsSpan(index * TextBytes, entry.Lengths.Total).CopyTo(text.AsSpan(taken.Count * TextBytes));
+                    }
+
+                    taken.Add(entry);
+                }
+            }
+
+            // Rendered outside the lock, once per event however many readers read it.
+            List<(long Id, string Data)>? rendered = null;
+            for (var i = 0; i < taken.Count; i++)
+            {
+                var entry = taken[i];
+                var data = entry.Slot?.Data ?? entry.Data;
+                if (data is null)
+                {
+                    data = InvocationText.Render(text.AsSpan(i * TextBytes, entry.Lengths.Total), entry.Lengths, entry.DurationMs);
+                    (rendered ??= []).Add((entry.Id, data));
+                }
+
+                into.Add(new JournalEntry(entry.Id, entry.Type, data));
+            }
+
+            if (rendered is not null)
+                Keep(rendered);
+            return taken.Count;
+        }
+        finally
+        {
+            if (text is not null)
+                ArrayPool<byte>.Shared.Return(text);
+        }
+    }
+
+    /// <summary>Keeps rendered invocations for the next reader, unless the ring has moved past them.</summary>
+    private void Keep(List<(long Id, string Data)> rendered)
+    {
         lock (_lock)
         {
-            var first = _lastId == 0 ? 1 : Math.Max(1, _lastId - _ring.Length + 1);
-            gap = afterId + 1 < first;
-            var from = Math.Max(afterId + 1, first);
-            for (var id = from; id <= _lastId && slots.Count < max; id++)
-                slots.Add(_ring[id % _ring.Length]!);
+            foreach (var (id, data) in rendered)
+            {
+                ref var entry = ref _ring[id % _ring.Length];
+                if (entry.Id == id)
+                    entry.Data ??= data;
+            }
         }
-
-        // Serialized outside the lock, once per event however many readers read it.
-        foreach (var slot in slots)
-            into.Add(new JournalEntry(slot.Id, slot.Type, slot.Data));
-        return slots.Count;
     }
 
     /// <summary>Completes when an event after <paramref name="afterId"/> exists (at once when one does).</summary>
@@ -124,12 +219,25 @@ public sealed class EventJournal
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>One place of the ring: an event with an object (<see cref="Slot"/>), or an invocation held as text.</summary>
+    private struct Entry(long id, string type, Slot? slot, double durationMs, InvocationText.Lengths lengths)
+    {
+        public readonly long Id = id;
+        public readonly string Type = type;
+        public readonly Slot? Slot = slot;
+        public readonly double DurationMs = durationMs;
+        public readonly InvocationText.Lengths Lengths = lengths;
+
+        /// <summary>An invocation held as text: its JSON once a reader made it.</summary>
+        public string? Data;
+
+        public readonly bool HeldAsText => Slot is null && Data is null;
+    }
+
     /// <summary>One held event, its data given as it is.</summary>
     private class Slot(string type, string? data)
     {
         private string? _data = data;
-
-        public long Id { get; set; }
 
         public string Type { get; } = type;
 
@@ -146,12 +254,58 @@ public sealed class EventJournal
     }
 }
 
+/// <summary>An invocation's text as the journal holds it: request id, server, tool and outcome, UTF-8, one after the other.</summary>
+internal static class InvocationText
+{
+    /// <summary>The byte length of each field (each at most 255, so that four fit in 32 bits).</summary>
+    internal readonly record struct Lengths(byte RequestId, byte Server, byte Tool, byte Outcome)
+    {
+        public int Total => RequestId + Server + Tool + Outcome;
+    }
+
+    /// <summary>Encodes the fields into <paramref name="text"/>; false when they do not fit.</summary>
+    public static bool TryEncode(in InvocationEvent invocation, Span<byte> text, out Lengths lengths)
+    {
+        lengths = default;
+        var at = 0;
+        if (!TryField(invocation.RequestId, text, ref at, out var requestId)
+            || !TryField(invocation.Server, text, ref at, out var server)
+            || !TryField(invocation.Tool, text, ref at, out var tool)
+            || !TryField(invocation.Outcome, text, ref at, out var outcome))
+            return false;
+        lengths = new Lengths(requestId, server, tool, outcome);
+        return true;
+    }
+
+    /// <summary>The event's JSON, exactly as the serializer writes an <see cref="InvocationEvent"/>.</summary>
+    public static string Render(ReadOnlySpan<byte> text, Lengths lengths, double durationMs)
+    {
+        var requestId = Encoding.UTF8.GetString(text[..lengths.RequestId]);
+        text = text[lengths.RequestId..];
+        var server = Encoding.UTF8.GetString(text[..lengths.Server]);
+        text = text[lengths.Server..];
+        var tool = Encoding.UTF8.GetString(text[..lengths.Tool]);
+        var outcome = Encoding.UTF8.GetString(text.Slice(lengths.Tool, lengths.Outcome));
+        return JsonSerializer.Serialize(new InvocationEvent(requestId, server, tool, outcome, durationMs), EventJsonContext.Default.InvocationEvent);
+    }
+
+    private static bool TryField(string value, Span<byte> text, ref int at, out byte length)
+    {
+        length = 0;
+        if (!Encoding.UTF8.TryGetBytes(value, text[at..], out var written) || written > byte.MaxValue)
+            return false;
+        length = (byte)written;
+        at += written;
+        return true;
+    }
+}
+
 /// <summary>The data of the node's events (snake_case JSON).</summary>
 internal sealed record UpstreamStateEvent(string Upstream, string Kind, string State, string Breaker, int RestartCount, string? LastError);
 
 internal sealed record ServerEvent(string Server, string Upstream, int? ToolsCount = null);
 
-/// <summary>A struct, so that the journal holds a call's event in one object (its slot), not two.</summary>
+/// <summary>A struct: the journal keeps a call's event in its ring entry and text block, not as objects (<see cref="EventJournal.AppendInvocation"/>).</summary>
 internal readonly record struct InvocationEvent(string RequestId, string Server, string Tool, string Outcome, double DurationMs);
 
 internal sealed record GapEvent(long FirstId, long LastEventId);

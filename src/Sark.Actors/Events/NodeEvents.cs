@@ -28,8 +28,7 @@ internal static class NodeEvents
         journal.Append(GatewayEventTypes.CatalogChanged, new CatalogChangedEvent(registered, removed, toolsChanged), EventJsonContext.Default.CatalogChangedEvent);
 
     public static void Invocation(EventJournal journal, string requestId, string server, string tool, string outcome, TimeSpan duration) =>
-        journal.AppendShared(GatewayEventTypes.Invocation, new InvocationEvent(requestId, server, tool, outcome, Math.Round(duration.TotalMilliseconds, 3)),
-            EventJsonContext.Default.InvocationEvent);
+        journal.AppendInvocation(new InvocationEvent(requestId, server, tool, outcome, Math.Round(duration.TotalMilliseconds, 3)));
 
     /// <summary>The server named in an event's data (<c>{"server": ...}</c>), if any.</summary>
     public static string? ServerOf(GatewayEvent e)
