@@ -28,6 +28,7 @@ internal static class FrontDoorEndpoint
             .WithListToolsHandler((request, ct) => Handlers(request.Services).ListToolsAsync(request, ct))
             .WithCallToolHandler((request, ct) => Handlers(request.Services).CallToolAsync(request, ct))
             .WithFrontDoorRelays();
+        SdkPrimitiveAuthorization.Remove(services);
 
         if (!options.Stateless && options.ResumeWindow > TimeSpan.Zero)
         {
