@@ -96,32 +96,22 @@ public sealed class EventJournal
         Span<byte> text = stackalloc byte[TextBytes];
         if (!InvocationText.TryEncode(invocation, text, out var lengths))
             return Append(new PayloadSlot<InvocationEvent>(GatewayEventTypes.Invocation, invocation, EventJsonContext.Default.InvocationEvent));
-
-        TaskCompletionSource? signal;
-        long id;
-        lock (_lock)
-        {
-            id = _lastId + 1;
-            var index = (int)(id % _ring.Length);
-            _ring[index] = new Entry(id, GatewayEventTypes.Invocation, slot: null, invocation.DurationMs, lengths);
-            text[..lengths.Total].CopyTo(_text.AsSpan(index * TextBytes));
-            Volatile.Write(ref _lastId, id);
-            signal = _appended;
-            _appended = null;
-        }
-
-        signal?.TrySetResult();
-        return id;
+        return Append(GatewayEventTypes.Invocation, slot: null, invocation.DurationMs, lengths, text[..lengths.Total]);
     }
 
-    private long Append(Slot slot)
+    private long Append(Slot slot) => Append(slot.Type, slot, 0, default, []);
+
+    /// <summary>Takes the next id, fills its place of the ring (and its text, if any) and wakes the readers.</summary>
+    private long Append(string type, Slot? slot, double durationMs, InvocationText.Lengths lengths, ReadOnlySpan<byte> text)
     {
         TaskCompletionSource? signal;
         long id;
         lock (_lock)
         {
             id = _lastId + 1;
-            _ring[id % _ring.Length] = new Entry(id, slot.Type, slot, 0, default);
+            var index = (int)(id % _ring.Length);
+            _ring[index] = new Entry(id, type, slot, durationMs, lengths);
+            text.CopyTo(_text.AsSpan(index * TextBytes));
             Volatile.Write(ref _lastId, id);
             signal = _appended;
             _appended = null;
