@@ -16,13 +16,19 @@ internal static class FrontDoorEndpoint
         services.AddSingleton(new ToolNames(options.Separator));
         services.AddSingleton<HiddenTools>();
         services.AddSingleton<FrontDoorHandlers>();
-        var mcp = services.AddMcpServer(server => server.Capabilities = new ServerCapabilities
+        var mcp = services.AddMcpServer(server =>
             {
-                // Advertised here; the handlers of resources and prompts (and the relays that send
-                // list_changed) are registered next to those of tools.
-                Tools = new ToolsCapability { ListChanged = true },
-                Resources = new ResourcesCapability { ListChanged = true },
-                Prompts = new PromptsCapability { ListChanged = true },
+                // What the SDK would take from the entry assembly, set here so that a direct tool
+                // call (DirectToolCall) names the same server as the SDK's answers do.
+                server.ServerInfo = ServerInfo;
+                server.Capabilities = new ServerCapabilities
+                {
+                    // Advertised here; the handlers of resources and prompts (and the relays that send
+                    // list_changed) are registered next to those of tools.
+                    Tools = new ToolsCapability { ListChanged = true },
+                    Resources = new ResourcesCapability { ListChanged = true },
+                    Prompts = new PromptsCapability { ListChanged = true },
+                };
             })
             .WithHttpTransport(http => ConfigureTransport(http, options))
             .WithListToolsHandler((request, ct) => Handlers(request.Services).ListToolsAsync(request, ct))
@@ -54,6 +60,13 @@ internal static class FrontDoorEndpoint
 
         return services;
     }
+
+    /// <summary>The node as an MCP server: its assembly's name and version.</summary>
+    internal static Implementation ServerInfo { get; } = new()
+    {
+        Name = typeof(FrontDoorEndpoint).Assembly.GetName().Name ?? "Sark.Host",
+        Version = typeof(FrontDoorEndpoint).Assembly.GetName().Version?.ToString() ?? "1.0.0",
+    };
 
     /// <summary>Host/Origin checks and the body limit: before authentication, so that a rebinding page gets 421/403, not 401.</summary>
     public static IApplicationBuilder UseMcpFrontDoorGuard(this IApplicationBuilder app, FrontDoorOptions options) =>

@@ -49,32 +49,41 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, H
         return new ListToolsResult { Tools = page, NextCursor = next };
     }
 
-    public async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    public ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
+        CallAsync(CurrentHttpContext(), request.Params, request.Server, cancellationToken);
+
+    /// <summary>
+    /// One <c>tools/call</c> of <paramref name="context"/>'s caller. <paramref name="server"/> is the
+    /// MCP server of the request, which relays the upstream's progress and, at
+    /// <c>/servers/{name}/mcp</c>, its requests to the client; null for a <see cref="DirectToolCall"/>,
+    /// which has neither (no <c>progressToken</c>, the aggregated endpoint).
+    /// </summary>
+    internal async ValueTask<CallToolResult> CallAsync(HttpContext context, CallToolRequestParams? parameters, McpServer? server, CancellationToken cancellationToken)
     {
-        var context = CurrentHttpContext();
         var requestId = FrontDoorRequestIds.Of(context);
-        var name = request.Params?.Name;
-        string? server, tool;
-        if (FrontDoorScope.SingleServer(context) is { } single)
-            (server, tool) = (single, name);
-        else if (!names.TryParse(name, out server, out tool))
-            server = tool = null;
-        if (string.IsNullOrEmpty(server) || string.IsNullOrEmpty(tool))
+        var name = parameters?.Name;
+        var single = FrontDoorScope.SingleServer(context);
+        string? upstreamServer, tool;
+        if (single is not null)
+            (upstreamServer, tool) = (single, name);
+        else if (!names.TryParse(name, out upstreamServer, out tool))
+            upstreamServer = tool = null;
+        if (string.IsNullOrEmpty(upstreamServer) || string.IsNullOrEmpty(tool))
             throw FrontDoorErrors.Protocol($"Unknown tool: '{name}'.", McpErrorCode.InvalidParams, SarkErrorCode.NotFound, requestId);
 
         // The caller's progressToken: the upstream's progress for this call is relayed under it.
-        await using var progress = request.Params?.ProgressToken is { } token ? new ProgressRelay(request.Server, token, cancellationToken) : null;
+        await using var progress = parameters?.ProgressToken is { } token && server is not null ? new ProgressRelay(server, token, cancellationToken) : null;
         try
         {
             var result = await gateway.InvokeToolAsync(
-                server, tool, ToObject(request.Params?.Arguments),
+                upstreamServer, tool, ToObject(parameters?.Arguments),
                 new InvokeOptions
                 {
                     Caller = context.GetCaller(),
                     RequestId = requestId,
                     Progress = progress,
                     // One upstream through the gateway: its requests to the client are relayed both ways.
-                    ClientRequests = FrontDoorScope.SingleServer(context) is null ? null : new ClientRelay(request.Server),
+                    ClientRequests = single is null || server is null ? null : new ClientRelay(server),
                 }, cancellationToken).ConfigureAwait(false);
             return ToCallToolResult(result.Result)
                 ?? throw new McpProtocolException($"The upstream of '{name}' answered with a result that is not a CallToolResult.", McpErrorCode.InternalError);

@@ -1,5 +1,10 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Sark.Actors;
 using Sark.Actors.Errors;
 using Sark.Host.Security;
 
@@ -52,12 +57,18 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
 /// sessions against the limits (429 <c>session_limit_reached</c>), and adds keep-alive comments to
 /// the SSE streams it answers with.
 /// </summary>
-internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoorRuntime runtime, ILogger<FrontDoorSessionMiddleware> logger)
+internal sealed class FrontDoorSessionMiddleware(
+    RequestDelegate next, FrontDoorRuntime runtime, FrontDoorHandlers handlers, IOptions<McpServerOptions> mcp, ILogger<FrontDoorSessionMiddleware> logger)
 {
+    private readonly Implementation _serverInfo = mcp.Value.ServerInfo ?? throw new InvalidOperationException("The front door's MCP server has no ServerInfo.");
+
     /// <summary>Where the slot of a session being opened waits for <see cref="ClaimSlot"/>.</summary>
     private static readonly object SlotKey = new();
 
     private const int MaxPrincipals = 10_000;
+
+    private static readonly System.Diagnostics.Metrics.Counter<long> DirectCalls = Sark.Actors.Telemetry.SarkTelemetry.Meter.CreateCounter<long>(
+        "sark.front_door.direct_calls", "{call}", "Stateless tools/call requests the front door answered without a per-request MCP server (direct-tool-calls).");
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Id, string Method), ClaimsPrincipal> Principals = new();
 
@@ -83,8 +94,12 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
         if (!inSession && await FrontDoorScope.RefuseUnseenServerAsync(context, caller, logger).ConfigureAwait(false))
             return;
 
-        if (runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method))
-            await StatelessRequests.PeekAsync(context).ConfigureAwait(false);
+        if (runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method)
+            && await StatelessRequests.ReadAsync(context, runtime.Options.DirectToolCalls && FrontDoorScope.SingleServer(context) is null).ConfigureAwait(false) is { } direct)
+        {
+            await AnswerAsync(context, direct, caller).ConfigureAwait(false);
+            return;
+        }
 
         IDisposable? slot = null;
         if (!runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method) && !inSession)
@@ -131,6 +146,25 @@ internal sealed class FrontDoorSessionMiddleware(RequestDelegate next, FrontDoor
             if (slot is not null && context.Items.Remove(SlotKey))
                 slot.Dispose();
         }
+    }
+
+    /// <summary>A <see cref="DirectToolCall"/>: the handler the SDK would call, and its answer as the SDK would write it.</summary>
+    private async Task AnswerAsync(HttpContext context, DirectToolCall call, Caller caller)
+    {
+        JsonRpcMessage answer;
+        try
+        {
+            answer = call.Response(await handlers.CallAsync(context, call.Params, server: null, context.RequestAborted).ConfigureAwait(false), _serverInfo);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            if (ex is not McpException)
+                FrontDoorLog.DirectCallFailed(logger, caller.Id, ex);
+            answer = call.Error(ex);
+        }
+
+        await call.WriteAsync(context, answer).ConfigureAwait(false);
+        DirectCalls.Add(1);
     }
 
     /// <summary>

@@ -43,6 +43,12 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
     /// <summary>Whether the events of every call's answer stream (a streamed POST) are kept too, not only the GET stream's.</summary>
     public bool ResumeCallStreams { get; init; }
 
+    /// <summary>
+    /// Stateless mode: a plain <c>tools/call</c> at the aggregated endpoint is answered by the front
+    /// door itself, without the MCP server the SDK builds per request (<see cref="DirectToolCall"/>).
+    /// </summary>
+    public bool DirectToolCalls { get; init; } = true;
+
     /// <summary>The deprecated HTTP+SSE transport (MCP 2024-11-05) at <c>/sse</c> and <c>/messages</c>.</summary>
     public LegacySseOptions LegacySse { get; init; } = new();
 
@@ -101,6 +107,7 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
             KeepAlive = SarkConfigLoader.ReadDuration(section, "keep-alive", Key),
             ResumeWindow = SarkConfigLoader.ReadDuration(section, "resume-window", Key),
             ResumeCallStreams = SarkConfigLoader.ReadBool(section, "resume-call-streams", Key),
+            DirectToolCalls = SarkConfigLoader.ReadBool(section, "direct-tool-calls", Key),
             LegacySse = legacy,
         };
     }

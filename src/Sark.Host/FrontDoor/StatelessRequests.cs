@@ -13,28 +13,47 @@ namespace Sark.Host.FrontDoor;
 /// without the resources and prompts handlers: about 4 KiB less per request, which stays alive
 /// while the call is in flight (docs/PERFORMANCE.md, "Session 7"). Anything else (initialize,
 /// resources, prompts, a batch, malformed JSON, a body whose first read does not reach its method)
-/// gets the whole server.
+/// gets the whole server. A plain <c>tools/call</c> gets no server at all: the front door answers
+/// it itself (<see cref="DirectToolCall"/>).
 /// </summary>
 internal static class StatelessRequests
 {
     private static readonly object ToolsOnlyKey = new();
 
-    /// <summary>Reads what the body holds so far and leaves it unread; marks a tools request.</summary>
-    public static async ValueTask PeekAsync(HttpContext context)
+    /// <summary>
+    /// Reads what the body holds so far and marks a tools request. With <paramref name="direct"/>
+    /// (direct tool calls on, at the aggregated endpoint), a tools request is read whole and
+    /// returned when it is a <see cref="DirectToolCall"/>: its body is then consumed. Otherwise the
+    /// body is left unread for the SDK, and null is returned.
+    /// </summary>
+    public static async ValueTask<DirectToolCall?> ReadAsync(HttpContext context, bool direct)
     {
         var reader = context.Request.BodyReader;
         var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-        var body = read.Buffer;
-        try
-        {
-            if (IsToolsRequest(body, read.IsCompleted))
-                context.Items[ToolsOnlyKey] = ToolsOnlyKey;
-        }
-        finally
+        if (!IsToolsRequest(read.Buffer, read.IsCompleted))
         {
             // Nothing consumed and nothing examined: the SDK's first read returns these bytes at once.
-            reader.AdvanceTo(body.Start);
+            reader.AdvanceTo(read.Buffer.Start);
+            return null;
         }
+
+        context.Items[ToolsOnlyKey] = ToolsOnlyKey;
+        if (!direct)
+        {
+            reader.AdvanceTo(read.Buffer.Start);
+            return null;
+        }
+
+        // The whole body (Kestrel holds it to the body limit, as it would for the SDK's read).
+        while (!read.IsCompleted)
+        {
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        var call = DirectToolCall.TryParse(read.Buffer, context.Request.Headers);
+        reader.AdvanceTo(call is null ? read.Buffer.Start : read.Buffer.End);
+        return call;
     }
 
     /// <summary><c>HttpServerTransportOptions.ConfigureSessionOptions</c>: run for every stateless request, before its server is built.</summary>

@@ -99,7 +99,7 @@ public sealed class StatelessRequestsSpecs
         var tools = new DefaultHttpContext();
         tools.Request.Method = "POST";
         tools.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"""));
-        await StatelessRequests.PeekAsync(tools);
+        Assert.Null(await StatelessRequests.ReadAsync(tools, direct: false));
         // The peek left the body for the SDK (Kestrel's request stream reads the same pipe).
         var unread = await tools.Request.BodyReader.ReadAsync();
         Assert.Equal("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}""", Encoding.UTF8.GetString(unread.Buffer));
@@ -115,5 +115,48 @@ public sealed class StatelessRequestsSpecs
         Assert.NotNull(trimmed.Handlers.CallToolHandler);
         Assert.NotNull(trimmed.Handlers.ListToolsHandler);
         Assert.NotNull(trimmed.Capabilities.Tools);
+    }
+
+    private static DefaultHttpContext Post(string body, string accept = "application/json, text/event-stream")
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Headers.Accept = accept;
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
+        return context;
+    }
+
+    [Fact]
+    public async Task A_plain_tools_call_is_read_whole_consumed_and_returned_as_a_direct_call()
+    {
+        var body = """{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"MESSAGE"}}}"""
+            .Replace("MESSAGE", new string('x', 100_000), StringComparison.Ordinal);
+        var context = Post(body);
+
+        var call = await StatelessRequests.ReadAsync(context, direct: true);
+
+        Assert.NotNull(call);
+        Assert.Equal("demo__echo", call.Params.Name);
+        Assert.Equal(100_000, call.Params.Arguments!["message"].GetString()!.Length);
+        var rest = await context.Request.BodyReader.ReadAsync();
+        Assert.True(rest.IsCompleted);
+        Assert.Equal(0, rest.Buffer.Length);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"demo__echo","_meta":{"progressToken":"p"}}}""", "application/json, text/event-stream")]
+    [InlineData("""{"jsonrpc":"2.0","id":7,"method":"tools/list"}""", "application/json, text/event-stream")]
+    [InlineData("""{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"demo__echo"}}""", "application/json")]
+    public async Task A_tools_request_the_sdk_must_answer_is_left_unread_and_marked(string body, string accept)
+    {
+        var context = Post(body, accept);
+
+        Assert.Null(await StatelessRequests.ReadAsync(context, direct: true));
+
+        var unread = await context.Request.BodyReader.ReadAsync();
+        Assert.Equal(body, Encoding.UTF8.GetString(unread.Buffer));
+        var options = new McpServerOptions { Capabilities = new ServerCapabilities { Resources = new ResourcesCapability() } };
+        await StatelessRequests.ConfigureServer(context, options, CancellationToken.None);
+        Assert.Null(options.Capabilities!.Resources);
     }
 }
