@@ -3,7 +3,6 @@ using System.Collections;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -211,16 +210,9 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
     /// <summary>Writes <paramref name="answer"/> as the SDK does: one SSE event, <c>message</c>, on a stream that is not buffered.</summary>
     public async Task WriteAsync(HttpContext context, JsonRpcMessage answer)
     {
-        var response = context.Response;
-        response.StatusCode = StatusOf(answer);
-        var headers = response.Headers;
-        headers.ContentType = "text/event-stream";
-        headers.CacheControl = "no-cache,no-store";
-        headers.ContentEncoding = "identity";
-        headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-        var body = response.BodyWriter;
+        context.Response.StatusCode = StatusOf(answer);
+        SseResponse.Start(context);
+        var body = context.Response.BodyWriter;
         body.Write(EventPrefix);
         using (var writer = new Utf8JsonWriter(body))
             JsonSerializer.Serialize(writer, answer, Json<JsonRpcMessage>());

@@ -64,7 +64,7 @@ internal sealed class LegacySseEndpoint(
         }
 
         var id = NewSessionId();
-        StartEventStream(context);
+        SseResponse.Start(context);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var body = new KeepAliveStream(context.Response.Body, () => context.Response.HasStarted);
         var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{FrontDoorPaths.MessagesPath(server)}?sessionId={id}", id);
@@ -232,16 +232,6 @@ internal sealed class LegacySseEndpoint(
         catch (OperationCanceledException)
         {
         }
-    }
-
-    private static void StartEventStream(HttpContext context)
-    {
-        var response = context.Response;
-        response.Headers.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache,no-store";
-        response.Headers.ContentEncoding = "identity";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
     }
 
     private static string NewSessionId()
