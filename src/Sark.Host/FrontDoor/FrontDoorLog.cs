@@ -17,6 +17,6 @@ internal static partial class FrontDoorLog
         "The MCP front door accepts any Host header: the node listens on every interface and sark.front-door.allowed-hosts is empty. Set it to the names clients use")]
     public static partial void AnyHost(ILogger logger);
 
-    [LoggerMessage(705, LogLevel.Error, "A direct tools/call of {CallerId} failed unexpectedly; the caller got JSON-RPC error -32603")]
+    [LoggerMessage(707, LogLevel.Error, "A direct tools/call of {CallerId} failed unexpectedly; the caller got JSON-RPC error -32603")]
     public static partial void DirectCallFailed(ILogger logger, string callerId, Exception exception);
 }

@@ -68,7 +68,7 @@ internal sealed class FrontDoorSessionMiddleware(
     private const int MaxPrincipals = 10_000;
 
     private static readonly System.Diagnostics.Metrics.Counter<long> DirectCalls = Sark.Actors.Telemetry.SarkTelemetry.Meter.CreateCounter<long>(
-        "sark.front_door.direct_calls", "{call}", "Stateless tools/call requests the front door answered without a per-request MCP server (direct-tool-calls).");
+        "sark.frontdoor.direct_calls", "{call}", "Stateless tools/call requests the front door answered without a per-request MCP server (direct-tool-calls).");
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Id, string Method), ClaimsPrincipal> Principals = new();
 

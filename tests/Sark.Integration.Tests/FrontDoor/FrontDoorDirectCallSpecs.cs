@@ -57,7 +57,7 @@ public sealed class FrontDoorDirectCallNodesFixture : IAsyncLifetime
 /// </summary>
 public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fixture) : IClassFixture<FrontDoorDirectCallNodesFixture>
 {
-    private const string DirectCalls = "sark_front_door_direct_calls_total";
+    private const string DirectCalls = "sark_frontdoor_direct_calls_total";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private const string Modern = """
