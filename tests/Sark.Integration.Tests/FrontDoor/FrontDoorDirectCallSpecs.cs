@@ -102,11 +102,7 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var client = await FrontDoorClients.ConnectAsync(fixture.Direct, timeout.Token);
-        // A scrape is cached for a moment, so the count to start from is the first one that has
-        // moved after a call of our own: it is fresh, and nothing else calls the node meanwhile.
-        var stale = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
-        await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "first" }, cancellationToken: timeout.Token);
-        var before = await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > stale, Timeout, "the first call being counted");
+        var before = await FreshCountAsync(timeout.Token);
 
         var progress = new List<ProgressNotificationValue>();
         var withProgress = await client.CallToolAsync(
@@ -117,6 +113,19 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
         Assert.Equal("Echo: sdk client", Assert.IsType<TextContentBlock>(Assert.Single(plain.Content)).Text);
         // Both calls are done before the first fresh scrape after them: it counts the plain call only.
         var after = await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > before, Timeout, "the SDK client's plain call being direct");
+        Assert.Equal(before + 1, after);
+    }
+
+    [Fact]
+    public async Task The_typescript_sdk_client_calls_through_the_direct_path()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var before = await FreshCountAsync(timeout.Token);
+
+        var run = await TsMcpClient.RunAsync("streamable-http", new Uri(fixture.Direct.BaseAddress, "/mcp"), null, "call", "demo__echo", """{"message":"from ts"}""");
+
+        Assert.Equal("Echo: from ts", run.Result.GetProperty("content")[0].GetProperty("text").GetString());
+        var after = await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > before, Timeout, "the TypeScript client's call being direct");
         Assert.Equal(before + 1, after);
     }
 
@@ -162,16 +171,31 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
     public async Task An_oversized_direct_call_is_413_too_large()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        // Over the demo config's 4 MiB body limit (sent chunked: Kestrel finds it while the front door reads).
-        var message = new string('x', 5 * 1024 * 1024);
-        var body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"MESSAGE"}}}""".Replace("MESSAGE", message, StringComparison.Ordinal);
+        // Just over the front door's 1 MiB (sent chunked, so that Kestrel finds it while the front
+        // door reads the body; little enough past it that the client has sent it all when the 413 comes).
+        var body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"MESSAGE"}}}"""
+            .Replace("MESSAGE", new string('x', 1024 * 1024 + 20 * 1024), StringComparison.Ordinal);
         using var request = Request(fixture.Direct, body, "2025-06-18", "direct-spec-large");
-        request.Headers.TransferEncodingChunked = true;
+        request.Content = new StreamContent(new UnannouncedStream(Encoding.UTF8.GetBytes(body)));
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
         using var response = await fixture.Direct.Http.SendAsync(request, timeout.Token);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("too_large", await RawMcp.ErrorCodeAsync(response));
+    }
+
+    /// <summary>
+    /// The direct calls counted so far, fresh: a scrape is cached for a moment, so this makes a
+    /// direct call of its own and returns the first count that has moved past it. Nothing else
+    /// calls the node meanwhile (a class's specs run one at a time).
+    /// </summary>
+    private async Task<double> FreshCountAsync(CancellationToken cancellationToken)
+    {
+        var stale = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
+        await SendAsync(fixture.Direct, """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"count"}}}""",
+            "2025-06-18", $"direct-spec-count-{Guid.NewGuid():N}", cancellationToken);
+        return await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > stale, Timeout, "a direct call being counted");
     }
 
     private static HttpRequestMessage Request(NodeProcess node, string body, string? version, string? requestId, bool methodHeaders = true)
@@ -217,5 +241,11 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
             lock (values)
                 values.Add(value);
         }
+    }
+
+    /// <summary>A body whose length is not known up front, so that it goes out chunked.</summary>
+    private sealed class UnannouncedStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 }
