@@ -73,8 +73,11 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
         {
             var reader = new Utf8JsonReader(body);
             request = JsonSerializer.Deserialize(ref reader, Json<JsonRpcMessage>()) as JsonRpcRequest;
+            // Anything after the message (the SDK reads the whole body as one value and refuses it).
+            if (reader.Read())
+                return null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             return null;
         }
@@ -124,7 +127,7 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
         {
             typed = parameters.Deserialize(Json<CallToolRequestParams>());
         }
-        catch (JsonException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             return null;
         }
@@ -151,11 +154,14 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
             return meta[ClientCapabilitiesMeta] is JsonObject capabilities && capabilities.Deserialize(Json<ClientCapabilities>()) is not null
                 && (meta[ClientInfoMeta] is not { } info || info.Deserialize(Json<Implementation>()) is not null);
         }
-        catch (JsonException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             return false;
         }
     }
+
+    /// <summary>What reading JSON into the SDK's types throws for input it cannot take: the SDK answers such a request itself.</summary>
+    private static bool IsUnreadable(Exception ex) => ex is JsonException or InvalidOperationException or FormatException or NotSupportedException;
 
     private static bool AcceptsJsonAndEventStream(IHeaderDictionary headers)
     {

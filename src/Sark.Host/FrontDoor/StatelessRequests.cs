@@ -51,8 +51,16 @@ internal static class StatelessRequests
             read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
         }
 
-        var call = DirectToolCall.TryParse(read.Buffer, context.Request.Headers);
-        reader.AdvanceTo(call is null ? read.Buffer.Start : read.Buffer.End);
+        DirectToolCall? call = null;
+        try
+        {
+            call = DirectToolCall.TryParse(read.Buffer, context.Request.Headers);
+        }
+        finally
+        {
+            reader.AdvanceTo(call is null ? read.Buffer.Start : read.Buffer.End);
+        }
+
         return call;
     }
 
