@@ -117,7 +117,7 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var client = await ConnectAsync(mode, timeout.Token);
-        var before = await DemoStatsAsync(client, timeout.Token);
+        var before = await FrontDoorClients.DemoStatsAsync(client, timeout.Token);
 
         // A request id of our own, so that notifications/cancelled can name it. (The SDK client
         // sends none by itself while a Streamable HTTP answer is still streaming; and a dropped
@@ -131,7 +131,7 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
                 new CallToolRequestParams { Name = "demo__slow", Arguments = new Dictionary<string, JsonElement> { ["ms"] = JsonSerializer.SerializeToElement(30_000) } },
                 McpJsonUtilities.DefaultOptions),
         }, timeout.Token);
-        await Eventually.UntilAsync(() => DemoStatsAsync(client, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(client, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
 
         await client.SendMessageAsync(new JsonRpcNotification
         {
@@ -139,7 +139,7 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
             Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "spec" }, McpJsonUtilities.DefaultOptions),
         }, timeout.Token);
 
-        var after = await Eventually.UntilAsync(() => DemoStatsAsync(client, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
+        var after = await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(client, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
             "the demo server seeing notifications/cancelled");
         Assert.Equal(before.Cancellations + 1, after.Cancellations);
         Assert.False(call.IsCompletedSuccessfully, "a cancelled request gets no result");
@@ -152,15 +152,15 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var observer = await ConnectAsync(mode, timeout.Token);
-        var before = await DemoStatsAsync(observer, timeout.Token);
+        var before = await FrontDoorClients.DemoStatsAsync(observer, timeout.Token);
 
         var leaving = await ConnectAsync(mode, timeout.Token);
         var call = leaving.CallToolAsync("demo__slow", new Dictionary<string, object?> { ["ms"] = 30_000 }, cancellationToken: timeout.Token).AsTask();
-        await Eventually.UntilAsync(() => DemoStatsAsync(observer, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
         await leaving.DisposeAsync();
 
         await Assert.ThrowsAnyAsync<Exception>(() => call);
-        await Eventually.UntilAsync(() => DemoStatsAsync(observer, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
             "the demo server seeing the call cancelled after its caller left");
     }
 
@@ -195,8 +195,13 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
         var names = (await client.ListToolsAsync(cancellationToken: timeout.Token)).Select(t => t.Name);
         Assert.Contains($"demo__{name}", names);
     }
+}
 
-    private static async Task<DemoStats> DemoStatsAsync(McpClient client, CancellationToken cancellationToken)
+/// <summary>Official-SDK clients of a node's <c>/mcp</c>.</summary>
+internal static class FrontDoorClients
+{
+    /// <summary>The demo server's <c>stats</c> through a front-door client: its pid, its <c>slow</c> calls and the cancellations it saw.</summary>
+    public static async Task<DemoStats> DemoStatsAsync(McpClient client, CancellationToken cancellationToken)
     {
         var result = await client.CallToolAsync("demo__stats", new Dictionary<string, object?>(), cancellationToken: cancellationToken);
         using var json = JsonDocument.Parse(Assert.IsType<TextContentBlock>(result.Content[0]).Text);
@@ -206,11 +211,7 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
     }
 
     internal sealed record DemoStats(int Pid, int Slow, int Cancellations);
-}
 
-/// <summary>Official-SDK clients of a node's <c>/mcp</c>.</summary>
-internal static class FrontDoorClients
-{
     public static async Task<McpClient> ConnectAsync(
         NodeProcess node, CancellationToken cancellationToken, McpClientOptions? options = null, string? apiKey = null, string path = "/mcp",
         HttpTransportMode mode = HttpTransportMode.StreamableHttp)

@@ -153,17 +153,17 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
     {
         using var timeout = new CancellationTokenSource(Timeout);
         await using var observer = await FrontDoorClients.ConnectAsync(fixture.Direct, timeout.Token);
-        var before = await StatsAsync(observer, timeout.Token);
+        var before = await FrontDoorClients.DemoStatsAsync(observer, timeout.Token);
         using var leaving = new CancellationTokenSource();
 
         var call = fixture.Direct.Http.SendAsync(
             Request(fixture.Direct, """{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"demo__slow","arguments":{"ms":30000}}}""", "2025-06-18", "direct-spec-leaves"),
             leaving.Token);
-        await Eventually.UntilAsync(() => StatsAsync(observer, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
         await leaving.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await Eventually.UntilAsync(() => StatsAsync(observer, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
             "the demo server seeing the call cancelled after its caller left");
     }
 
@@ -226,14 +226,6 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
         return (response.StatusCode, response.Content.Headers.ContentType?.ToString(), await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
-    private static async Task<(int Slow, int Cancellations)> StatsAsync(McpClient client, CancellationToken cancellationToken)
-    {
-        var result = await client.CallToolAsync("demo__stats", new Dictionary<string, object?>(), cancellationToken: cancellationToken);
-        using var json = JsonDocument.Parse(Assert.IsType<TextContentBlock>(result.Content[0]).Text);
-        var root = json.RootElement;
-        return (root.GetProperty("calls").TryGetProperty("slow", out var s) ? s.GetInt32() : 0, root.GetProperty("cancellations").GetInt32());
-    }
-
     private sealed class SyncProgress(List<ProgressNotificationValue> values) : IProgress<ProgressNotificationValue>
     {
         public void Report(ProgressNotificationValue value)
@@ -241,11 +233,5 @@ public sealed class FrontDoorDirectCallSpecs(FrontDoorDirectCallNodesFixture fix
             lock (values)
                 values.Add(value);
         }
-    }
-
-    /// <summary>A body whose length is not known up front, so that it goes out chunked.</summary>
-    private sealed class UnannouncedStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
     }
 }

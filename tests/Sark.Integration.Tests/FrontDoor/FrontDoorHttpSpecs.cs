@@ -380,10 +380,4 @@ public sealed class FrontDoorHttpSpecs(FrontDoorHttpNodeFixture fixture) : IClas
         });
         return await McpClient.CreateAsync(transport, cancellationToken: cancellationToken);
     }
-
-    /// <summary>A body whose length is not known up front, so that it goes out chunked.</summary>
-    private sealed class UnannouncedStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
-    }
 }

@@ -214,3 +214,9 @@ internal sealed class SseReader : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>A request body whose length is not known up front, so that it goes out chunked.</summary>
+internal sealed class UnannouncedStream(byte[] bytes) : MemoryStream(bytes)
+{
+    public override bool CanSeek => false;
+}
