@@ -96,31 +96,8 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
             || metaObject.Any(static m => m.Key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal) && !ProtocolMeta.Contains(m.Key))))
             return null;
 
-        var version = headers[ProtocolVersionHeader];
-        bool perRequest;
-        if (version.Count == 0 || (version.Count == 1 && string.IsNullOrEmpty(version[0])))
-        {
-            // No version anywhere: the SDK serves it as before the handshake's last revision.
-            if (metaObject?.ContainsKey(ProtocolVersionMeta) == true)
-                return null;
-            perRequest = false;
-        }
-        else if (version.Count != 1)
-        {
+        if (RevisionOf(headers, name.GetValue<string>(), metaObject) is not { } perRequest)
             return null;
-        }
-        else if (HandshakeVersions.Contains(version[0]!))
-        {
-            perRequest = false;
-        }
-        else if (version[0] == PerRequestMetadataVersion && IsPerRequestCall(headers, name.GetValue<string>(), metaObject))
-        {
-            perRequest = true;
-        }
-        else
-        {
-            return null;
-        }
 
         CallToolRequestParams? typed;
         try
@@ -133,6 +110,23 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
         }
 
         return typed is { Name: not null, ProgressToken: null } ? new DirectToolCall(request, typed, perRequest) : null;
+    }
+
+    /// <summary>
+    /// Whether the request is on <c>2026-07-28</c> (true) or served as the <c>initialize</c>
+    /// handshake's revisions are (false), when the SDK would take it so without a check of its own;
+    /// null when it would check something (the SDK then answers).
+    /// </summary>
+    private static bool? RevisionOf(IHeaderDictionary headers, string name, JsonObject? meta)
+    {
+        var version = headers[ProtocolVersionHeader];
+        if (version.Count == 0 || (version.Count == 1 && string.IsNullOrEmpty(version[0])))
+            return meta?.ContainsKey(ProtocolVersionMeta) == true ? null : false;
+        if (version.Count != 1)
+            return null;
+        if (HandshakeVersions.Contains(version[0]!))
+            return false;
+        return version[0] == PerRequestMetadataVersion && IsPerRequestCall(headers, name, meta) ? true : null;
     }
 
     /// <summary>
