@@ -64,7 +64,7 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
     /// The call in <paramref name="body"/> (the whole request body) when the front door may answer
     /// it itself; null when the SDK should (see the type's summary). Pure.
     /// </summary>
-    public static DirectToolCall? TryParse(ReadOnlySequence<byte> body, IHeaderDictionary headers)
+    public static DirectToolCall? TryParse(ReadOnlySequence<byte> body, IHeaderDictionary headers, bool perRequestMetadata = true)
     {
         if (!AcceptsJsonAndEventStream(headers))
             return null;
@@ -83,6 +83,18 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
             return null;
         }
 
+        return request is null ? null : Of(request, headers, perRequestMetadata);
+    }
+
+    /// <summary>
+    /// <paramref name="request"/>, already read, when the front door may answer it itself; null
+    /// when the SDK should. <paramref name="headers"/> are those of its HTTP request; null on the
+    /// legacy transport, whose posts carry no protocol version (the session's is that of its
+    /// handshake). <paramref name="perRequestMetadata"/>: whether a <c>2026-07-28</c> request may be
+    /// answered here (stateless mode; that revision has no sessions). Pure.
+    /// </summary>
+    public static DirectToolCall? Of(JsonRpcRequest request, IHeaderDictionary? headers, bool perRequestMetadata)
+    {
         if (request is not { Method: RequestMethods.ToolsCall, Id.Id: not null, Params: JsonObject parameters }
             || parameters.Any(static p => !ParamNames.Contains(p.Key))
             || parameters["name"] is not JsonValue name || name.GetValueKind() != JsonValueKind.String
@@ -97,7 +109,7 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
             || metaObject.Any(static m => m.Key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal) && !ProtocolMeta.Contains(m.Key))))
             return null;
 
-        if (RevisionOf(headers, name.GetValue<string>(), metaObject) is not { } perRequest)
+        if (RevisionOf(headers, name.GetValue<string>(), metaObject) is not { } perRequest || (perRequest && !perRequestMetadata))
             return null;
 
         CallToolRequestParams? typed;
@@ -118,12 +130,12 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
     /// handshake's revisions are (false), when the SDK would take it so without a check of its own;
     /// null when it would check something (the SDK then answers).
     /// </summary>
-    private static bool? RevisionOf(IHeaderDictionary headers, string name, JsonObject? meta)
+    private static bool? RevisionOf(IHeaderDictionary? headers, string name, JsonObject? meta)
     {
-        var version = headers[ProtocolVersionHeader];
+        var version = headers is null ? default : headers[ProtocolVersionHeader];
         if (version.Count == 0 || (version.Count == 1 && string.IsNullOrEmpty(version[0])))
             return meta?.ContainsKey(ProtocolVersionMeta) == true ? null : false;
-        if (version.Count != 1)
+        if (version.Count != 1 || headers is null)
             return null;
         if (HandshakeVersions.Contains(version[0]!))
             return false;
@@ -156,7 +168,7 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
     }
 
     /// <summary>What reading JSON into the SDK's types throws for input it cannot take: the SDK answers such a request itself.</summary>
-    private static bool IsUnreadable(Exception ex) => ex is JsonException or InvalidOperationException or FormatException or NotSupportedException;
+    internal static bool IsUnreadable(Exception ex) => ex is JsonException or InvalidOperationException or FormatException or NotSupportedException;
 
     private static bool AcceptsJsonAndEventStream(IHeaderDictionary headers)
     {
@@ -208,12 +220,30 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
             }
             : StatusCodes.Status200OK;
 
-    /// <summary>Writes <paramref name="answer"/> as the SDK does: one SSE event, <c>message</c>, on a stream that is not buffered.</summary>
-    public async Task WriteAsync(HttpContext context, JsonRpcMessage answer)
+    /// <summary>
+    /// Writes <paramref name="answer"/> as the SDK does: one SSE event, <c>message</c>, on a stream
+    /// that is not buffered, after <paramref name="preamble"/> (the SDK's <c>prime</c> event, where it
+    /// writes one). <paramref name="started"/>: the headers (and the preamble) have gone already
+    /// (<see cref="DirectResponse"/>). No answer (a call cancelled in its session): the stream ends
+    /// without an event, as the SDK sends none.
+    /// </summary>
+    public async Task WriteAsync(HttpContext context, JsonRpcMessage? answer, bool started, ReadOnlyMemory<byte> preamble = default)
     {
-        context.Response.StatusCode = StatusOf(answer);
-        SseResponse.Start(context);
         var body = context.Response.BodyWriter;
+        if (!started)
+        {
+            context.Response.StatusCode = answer is null ? StatusCodes.Status200OK : StatusOf(answer);
+            SseResponse.Start(context);
+            if (!preamble.IsEmpty)
+                body.Write(preamble.Span);
+        }
+
+        if (answer is null)
+        {
+            await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         body.Write(EventPrefix);
         using (var writer = new Utf8JsonWriter(body))
             JsonSerializer.Serialize(writer, answer, Json<JsonRpcMessage>());
@@ -242,6 +272,6 @@ internal sealed record DirectToolCall(JsonRpcRequest Request, CallToolRequestPar
         return converted;
     }
 
-    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> Json<T>() =>
+    internal static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> Json<T>() =>
         (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(T));
 }

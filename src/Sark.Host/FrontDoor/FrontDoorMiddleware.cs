@@ -67,9 +67,6 @@ internal sealed class FrontDoorSessionMiddleware(
 
     private const int MaxPrincipals = 10_000;
 
-    private static readonly System.Diagnostics.Metrics.Counter<long> DirectCalls = Sark.Actors.Telemetry.SarkTelemetry.Meter.CreateCounter<long>(
-        "sark.frontdoor.direct_calls", "{call}", "Stateless tools/call requests the front door answered without a per-request MCP server (direct-tool-calls).");
-
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Id, string Method), ClaimsPrincipal> Principals = new();
 
     public async Task InvokeAsync(HttpContext context)
@@ -97,7 +94,15 @@ internal sealed class FrontDoorSessionMiddleware(
         if (runtime.Options.Stateless && HttpMethods.IsPost(context.Request.Method)
             && await StatelessRequests.ReadAsync(context, runtime.Options.DirectToolCalls && FrontDoorScope.SingleServer(context) is null).ConfigureAwait(false) is { } direct)
         {
-            await AnswerAsync(context, direct, caller).ConfigureAwait(false);
+            await AnswerAsync(context, direct, session: null).ConfigureAwait(false);
+            return;
+        }
+
+        if (inSession && HttpMethods.IsPost(context.Request.Method) && runtime.Options.DirectSessionCalls
+            && runtime.DirectSessions.Find(context.Request.Headers["Mcp-Session-Id"].ToString()) is { } open
+            && await ReadInSessionAsync(context, open, caller).ConfigureAwait(false) is { } inOpen)
+        {
+            await AnswerAsync(context, inOpen, open).ConfigureAwait(false);
             return;
         }
 
@@ -148,23 +153,68 @@ internal sealed class FrontDoorSessionMiddleware(
         }
     }
 
-    /// <summary>A <see cref="DirectToolCall"/>: the handler the SDK would call, and its answer as the SDK would write it.</summary>
-    private async Task AnswerAsync(HttpContext context, DirectToolCall call, Caller caller)
+    /// <summary>
+    /// A request of <paramref name="session"/> when it is a <see cref="DirectToolCall"/> of the
+    /// caller who opened the session, at the aggregated endpoint; null when the SDK takes it (then
+    /// it was left unread). Every so often a call goes to the SDK all the same, which keeps the
+    /// session's idle clock there (<see cref="DirectSession.SdkDue"/>).
+    /// </summary>
+    private static async ValueTask<DirectToolCall?> ReadInSessionAsync(HttpContext context, DirectSession session, Caller caller)
     {
-        JsonRpcMessage answer;
+        // Another caller's session (the SDK answers 403), or a session used at another endpoint.
+        if (!string.Equals(session.CallerId, caller.Id, StringComparison.Ordinal) || FrontDoorScope.SingleServer(context) is not null)
+            return null;
+        var now = Environment.TickCount64;
+        if (session.SdkDue(now))
+            return null;
+        var call = await StatelessRequests.ReadInSessionAsync(context, session).ConfigureAwait(false);
+        if (call is null)
+            session.SentToSdk(now);
+        return call;
+    }
+
+    /// <summary>
+    /// A <see cref="DirectToolCall"/>: the handler the SDK would call, and its answer as the SDK
+    /// would write it. In a session (<paramref name="session"/>), the call can also be cancelled by
+    /// the client's <c>notifications/cancelled</c> or the end of the session: then, as with the SDK,
+    /// it gets no answer.
+    /// </summary>
+    private async Task AnswerAsync(HttpContext context, DirectToolCall call, DirectSession? session)
+    {
+        if (session is not null)
+            context.Response.Headers["Mcp-Session-Id"] = session.Id;
+        var preamble = session?.Preamble ?? default;
+        var response = runtime.Options.KeepAlive > TimeSpan.Zero ? new DirectResponse(context, preamble) : null;
+        var ticking = response is null ? null : runtime.KeepAlive.Register(response);
+        var calls = session?.EnsureCalls();
+        var source = calls?.Begin(call.Request.Id, context.RequestAborted, session!.Closed);
+        var token = source?.Token ?? context.RequestAborted;
+        JsonRpcMessage? answer;
         try
         {
-            answer = call.Response(await handlers.CallAsync(context, call.Params, server: null, context.RequestAborted).ConfigureAwait(false), _serverInfo);
+            answer = call.Response(await handlers.CallAsync(context, call.Params, server: null, token).ConfigureAwait(false), _serverInfo);
+        }
+        catch (OperationCanceledException) when (source is not null && source.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            answer = null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
             if (ex is not McpException)
-                FrontDoorLog.DirectCallFailed(logger, caller.Id, ex);
+                FrontDoorLog.DirectCallFailed(logger, context.GetCaller().Id, ex);
             answer = call.Error(ex);
         }
+        finally
+        {
+            if (source is not null)
+                calls!.End(call.Request.Id, source);
+            ticking?.Dispose();
+        }
 
-        await call.WriteAsync(context, answer).ConfigureAwait(false);
-        DirectCalls.Add(1);
+        var started = response is not null && await response.BeginAnswerAsync().ConfigureAwait(false);
+        await call.WriteAsync(context, answer, started, preamble).ConfigureAwait(false);
+        if (answer is not null)
+            DirectCalls.Answered.Add(1);
     }
 
     /// <summary>
@@ -174,6 +224,11 @@ internal sealed class FrontDoorSessionMiddleware(
     public static async Task RunSessionAsync(HttpContext context, ModelContextProtocol.Server.McpServer server, CancellationToken cancellationToken)
     {
         using var slot = ClaimSlot(context);
+        // Opened at the aggregated endpoint: its plain tool calls may be answered directly.
+        var runtime = context.RequestServices.GetRequiredService<FrontDoorRuntime>();
+        using var direct = runtime.Options.DirectSessionCalls && server.SessionId is { } id && FrontDoorScope.SingleServer(context) is null
+            ? runtime.DirectSessions.Add(id, context.GetCaller().Id, server, eventStore: runtime.Options.ResumeWindow > TimeSpan.Zero, cancellationToken)
+            : null;
         await server.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 

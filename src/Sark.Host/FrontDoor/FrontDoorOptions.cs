@@ -44,10 +44,18 @@ internal sealed record FrontDoorOptions(bool Enabled, string Path, bool Stateles
     public bool ResumeCallStreams { get; init; }
 
     /// <summary>
-    /// Stateless mode: a plain <c>tools/call</c> at the aggregated endpoint is answered by the front
-    /// door itself, without the MCP server the SDK builds per request (<see cref="DirectToolCall"/>).
+    /// A plain <c>tools/call</c> at the aggregated endpoint is answered by the front door itself,
+    /// without the SDK's MCP server (<see cref="DirectToolCall"/>): stateless, in a Streamable HTTP
+    /// session (<see cref="DirectSessionCalls"/>) and in a legacy SSE session.
     /// </summary>
     public bool DirectToolCalls { get; init; } = true;
+
+    /// <summary>
+    /// Whether the calls of a Streamable HTTP session are answered directly: with
+    /// <see cref="DirectToolCalls"/>, unless every call's answer stream is kept for resumption
+    /// (<see cref="ResumeCallStreams"/>), which the SDK's event store does.
+    /// </summary>
+    public bool DirectSessionCalls => DirectToolCalls && !(ResumeCallStreams && ResumeWindow > TimeSpan.Zero);
 
     /// <summary>The deprecated HTTP+SSE transport (MCP 2024-11-05) at <c>/sse</c> and <c>/messages</c>.</summary>
     public LegacySseOptions LegacySse { get; init; } = new();

@@ -3,7 +3,7 @@ using Sark.Actors.Telemetry;
 
 namespace Sark.Host.FrontDoor;
 
-/// <summary>The front door's shared state on one node: its options, the Host/Origin policy, the session ledger and the keep-alive ticker.</summary>
+/// <summary>The front door's shared state on one node: its options, the Host/Origin policy, the session ledger, the keep-alive ticker and the sessions of direct tool calls.</summary>
 internal sealed class FrontDoorRuntime : IAsyncDisposable
 {
     private static readonly UpDownCounter<long> LegacySessions =
@@ -15,6 +15,7 @@ internal sealed class FrontDoorRuntime : IAsyncDisposable
         Policy = HostOriginPolicy.Create(options.AllowedHosts, options.AllowedOrigins, bindHost);
         Ledger = new SessionLedger(options.MaxSessions, options.LegacySse.MaxSessions, options.MaxSessionsPerCaller);
         KeepAlive = new KeepAliveTicker(options.KeepAlive);
+        DirectSessions = new DirectSessions(options.IdleTimeout);
     }
 
     public FrontDoorOptions Options { get; }
@@ -25,6 +26,9 @@ internal sealed class FrontDoorRuntime : IAsyncDisposable
 
     /// <summary>Comments on every quiet SSE stream of the front door, from one timer.</summary>
     public KeepAliveTicker KeepAlive { get; }
+
+    /// <summary>The Streamable HTTP sessions whose plain tool calls the node answers itself (<c>direct-tool-calls</c>).</summary>
+    public DirectSessions DirectSessions { get; }
 
     public ValueTask DisposeAsync() => KeepAlive.DisposeAsync();
 

@@ -6,7 +6,7 @@ namespace Sark.Host.FrontDoor;
 /// serialized with the comments, and a comment goes out only between two events (the SDK writes
 /// each event in one call), so it never splits one.
 /// </summary>
-internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : Stream
+internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : Stream, IKeepAlive
 {
     internal static readonly byte[] Comment = ": keep-alive\n\n"u8.ToArray();
 
@@ -51,7 +51,7 @@ internal sealed class KeepAliveStream(Stream inner, Func<bool> isEventStream) : 
     /// One period of the <see cref="KeepAliveTicker"/>, which never fails: a client that went away
     /// ends its request on its own.
     /// </summary>
-    internal async Task TickQuietlyAsync(CancellationToken cancellationToken)
+    public async Task TickQuietlyAsync(CancellationToken cancellationToken)
     {
         try
         {

@@ -4,13 +4,13 @@ namespace Sark.Host.FrontDoor;
 
 /// <summary>
 /// One timer for every open SSE stream of the front door (<c>sark.front-door.keep-alive</c>): each
-/// period it asks every registered <see cref="KeepAliveStream"/> for a comment, which goes out only
-/// where the stream was quiet. A stream costs a dictionary entry, not a timer of its own, so a
+/// period it ticks every registered <see cref="IKeepAlive"/>: a <see cref="KeepAliveStream"/> writes a
+/// comment where the stream was quiet, a <see cref="DirectResponse"/> sends its headers. A stream costs a dictionary entry, not a timer of its own, so a
 /// tool call's short response stream and thousands of idle sessions are both cheap.
 /// </summary>
 internal sealed class KeepAliveTicker : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<KeepAliveStream, byte> _streams = new();
+    private readonly ConcurrentDictionary<IKeepAlive, byte> _streams = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -21,7 +21,7 @@ internal sealed class KeepAliveTicker : IAsyncDisposable
     public int Count => _streams.Count;
 
     /// <summary>Ticks <paramref name="stream"/> until the registration is disposed (close the stream first).</summary>
-    public IDisposable Register(KeepAliveStream stream)
+    public IDisposable Register(IKeepAlive stream)
     {
         _streams.TryAdd(stream, 0);
         return new Registration(this, stream);
@@ -51,8 +51,15 @@ internal sealed class KeepAliveTicker : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed class Registration(KeepAliveTicker ticker, KeepAliveStream stream) : IDisposable
+    private sealed class Registration(KeepAliveTicker ticker, IKeepAlive stream) : IDisposable
     {
         public void Dispose() => ticker._streams.TryRemove(stream, out _);
     }
+}
+
+/// <summary>Something the <see cref="KeepAliveTicker"/> ticks once a period.</summary>
+internal interface IKeepAlive
+{
+    /// <summary>One period; never fails (a client that went away ends its request on its own).</summary>
+    Task TickQuietlyAsync(CancellationToken cancellationToken);
 }

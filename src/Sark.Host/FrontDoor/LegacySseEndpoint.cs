@@ -31,7 +31,8 @@ internal sealed class LegacySseEndpoint(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
     ILogger<LegacySseEndpoint> logger,
-    FrontDoorSessions sessions)
+    FrontDoorSessions sessions,
+    IServiceProvider services)
 {
     /// <summary>When the MCP revision 2025-03-26 replaced HTTP+SSE with Streamable HTTP (RFC 9745 <c>Deprecation</c>).</summary>
     internal static readonly DateTimeOffset DeprecatedSince = new(2025, 3, 26, 0, 0, 0, TimeSpan.Zero);
@@ -45,6 +46,10 @@ internal sealed class LegacySseEndpoint(
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warned = new(StringComparer.Ordinal);
     private readonly LegacySseOptions _options = runtime.Options.LegacySse;
+    /// <summary>The tool handlers, taken on the first direct call: they need the gateway, which exists once the actor system runs.</summary>
+    private FrontDoorHandlers? _handlers;
+
+    private readonly Implementation _serverInfo = serverOptions.Value.ServerInfo ?? throw new InvalidOperationException("The front door's MCP server has no ServerInfo.");
 
     public async Task HandleSseAsync(HttpContext context)
     {
@@ -69,7 +74,7 @@ internal sealed class LegacySseEndpoint(
         var body = new KeepAliveStream(context.Response.Body, () => context.Response.HasStarted);
         var transport = new SseResponseStreamTransport(body, $"{context.Request.PathBase}{FrontDoorPaths.MessagesPath(server)}?sessionId={id}", id);
         var rate = _options.MessagesPerSecond > 0 ? new MessageRate(_options.MessagesPerSecond, _options.MessagesBurst, Environment.TickCount64) : null;
-        var session = new Session(transport, caller.Id, server, cts, rate);
+        var session = new Session(context, transport, caller.Id, server, cts, rate);
         _sessions[id] = session;
         try
         {
@@ -155,6 +160,20 @@ internal sealed class LegacySseEndpoint(
         }
 
         session.Touch();
+        if (session.Server is null && runtime.Options.DirectToolCalls)
+        {
+            if (message is JsonRpcRequest request && DirectToolCall.Of(request, headers: null, perRequestMetadata: false) is { } call)
+            {
+                // Runs here until it waits for the upstream; its answer goes on the session's stream.
+                _ = AnswerDirectlyAsync(session, call);
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+                return;
+            }
+
+            if (message is JsonRpcNotification notification && session.Calls is { Count: > 0 } calls)
+                calls.Cancel(notification);
+        }
+
         try
         {
             await session.Transport.OnMessageReceivedAsync(message, context.RequestAborted).ConfigureAwait(false);
@@ -169,6 +188,51 @@ internal sealed class LegacySseEndpoint(
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
+
+    /// <summary>
+    /// A plain <c>tools/call</c> of a session at <c>/sse</c> (<see cref="DirectToolCall"/>): the
+    /// handler the SDK's server would call, and its answer sent on the session's stream as that server
+    /// would send it, without the hops through the server's message loop. The call runs with the
+    /// session's HTTP request, as the server's handlers do. Cancelled by the client's
+    /// <c>notifications/cancelled</c> or the end of the session, it gets no answer (nor does it from
+    /// the SDK).
+    /// </summary>
+    private async Task AnswerDirectlyAsync(Session session, DirectToolCall call)
+    {
+        var calls = session.EnsureCalls();
+        var source = calls.Begin(call.Request.Id, session.Close.Token, CancellationToken.None);
+        JsonRpcMessage answer;
+        try
+        {
+            answer = call.Response(await Handlers().CallAsync(session.Context, call.Params, server: null, source.Token).ConfigureAwait(false), _serverInfo);
+        }
+        catch (OperationCanceledException) when (source.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            if (ex is not McpException)
+                FrontDoorLog.DirectCallFailed(logger, session.CallerId, ex);
+            answer = call.Error(ex);
+        }
+        finally
+        {
+            calls.End(call.Request.Id, source);
+        }
+
+        try
+        {
+            await session.Transport.SendMessageAsync(answer, session.Close.Token).ConfigureAwait(false);
+            DirectCalls.Answered.Add(1);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or ChannelClosedException)
+        {
+            // The session ended while the call ran.
+        }
+    }
+
+    private FrontDoorHandlers Handlers() => _handlers ??= services.GetRequiredService<FrontDoorHandlers>();
 
     /// <summary><c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a <c>Link</c> to the migration guide.</summary>
     internal void AddDeprecationHeaders(HttpResponse response)
@@ -241,10 +305,19 @@ internal sealed class LegacySseEndpoint(
         return WebEncoders.Base64UrlEncode(bytes);
     }
 
-    private sealed class Session(SseResponseStreamTransport transport, string callerId, string? server, CancellationTokenSource close, MessageRate? rate)
+    private sealed class Session(HttpContext context, SseResponseStreamTransport transport, string callerId, string? server, CancellationTokenSource close, MessageRate? rate)
     {
         private long _lastActivity = Environment.TickCount64;
         private int _rateRefused;
+        private DirectCalls? _calls;
+
+        /// <summary>The <c>GET /sse</c> request, which lasts as long as the session.</summary>
+        public HttpContext Context => context;
+
+        /// <summary>Its direct tool calls in flight; null before the first.</summary>
+        public DirectCalls? Calls => Volatile.Read(ref _calls);
+
+        public DirectCalls EnsureCalls() => Calls ?? Interlocked.CompareExchange(ref _calls, new DirectCalls(), null) ?? _calls!;
 
         public SseResponseStreamTransport Transport => transport;
 

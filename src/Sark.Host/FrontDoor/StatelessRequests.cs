@@ -90,34 +90,97 @@ internal static class StatelessRequests
     }
 
     /// <summary>
-    /// Whether <paramref name="body"/> is one JSON-RPC object whose <c>method</c> is
-    /// <c>tools/call</c> or <c>tools/list</c>. Members before <c>method</c> are skipped; false as
-    /// soon as the bytes do not say (not an object, not yet read that far, not JSON).
+    /// Reads what the body of a POST in a session (<paramref name="session"/>, opened at the
+    /// aggregated endpoint) holds so far. A <c>tools/call</c> is read whole and returned when it is
+    /// a <see cref="DirectToolCall"/> (its body is then consumed); a <c>notifications/cancelled</c>
+    /// cancels the direct call it names. Anything else, and the notification too, is left unread for
+    /// the SDK, and null is returned.
     /// </summary>
-    internal static bool IsToolsRequest(ReadOnlySequence<byte> body, bool complete)
+    public static async ValueTask<DirectToolCall?> ReadInSessionAsync(HttpContext context, DirectSession session)
+    {
+        var reader = context.Request.BodyReader;
+        var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+        var method = MethodOf(read.Buffer, read.IsCompleted);
+        var calls = session.Calls;
+        if (method != RequestMethod.ToolsCall && (method != RequestMethod.Cancelled || calls is not { Count: > 0 }))
+        {
+            reader.AdvanceTo(read.Buffer.Start);
+            return null;
+        }
+
+        while (!read.IsCompleted)
+        {
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        DirectToolCall? call = null;
+        try
+        {
+            if (method == RequestMethod.ToolsCall)
+                call = DirectToolCall.TryParse(read.Buffer, context.Request.Headers, perRequestMetadata: false);
+            else
+                calls!.Cancel(read.Buffer);
+        }
+        finally
+        {
+            reader.AdvanceTo(call is null ? read.Buffer.Start : read.Buffer.End);
+        }
+
+        return call;
+    }
+
+    /// <summary>Whether <paramref name="body"/> is a <c>tools/call</c> or <c>tools/list</c> request (<see cref="MethodOf"/>).</summary>
+    internal static bool IsToolsRequest(ReadOnlySequence<byte> body, bool complete) =>
+        MethodOf(body, complete) is RequestMethod.ToolsCall or RequestMethod.ToolsList;
+
+    /// <summary>
+    /// The <c>method</c> of <paramref name="body"/> when it is one JSON-RPC object whose method
+    /// the front door looks at. Members before <c>method</c> are skipped; <see cref="RequestMethod.Other"/>
+    /// as soon as the bytes do not say (not an object, not yet read that far, not JSON).
+    /// </summary>
+    internal static RequestMethod MethodOf(ReadOnlySequence<byte> body, bool complete)
     {
         try
         {
             var json = new Utf8JsonReader(body, isFinalBlock: complete, state: default);
             if (!json.Read() || json.TokenType != JsonTokenType.StartObject)
-                return false;
+                return RequestMethod.Other;
             while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
                 var isMethod = json.ValueTextEquals("method"u8);
                 if (!json.Read())
-                    return false;
+                    return RequestMethod.Other;
                 if (isMethod)
-                    return json.TokenType == JsonTokenType.String && (json.ValueTextEquals("tools/call"u8) || json.ValueTextEquals("tools/list"u8));
+                {
+                    if (json.TokenType != JsonTokenType.String)
+                        return RequestMethod.Other;
+                    if (json.ValueTextEquals("tools/call"u8))
+                        return RequestMethod.ToolsCall;
+                    if (json.ValueTextEquals("tools/list"u8))
+                        return RequestMethod.ToolsList;
+                    return json.ValueTextEquals("notifications/cancelled"u8) ? RequestMethod.Cancelled : RequestMethod.Other;
+                }
+
                 if (!json.TrySkip())
-                    return false;
+                    return RequestMethod.Other;
             }
 
-            return false;
+            return RequestMethod.Other;
         }
         catch (JsonException)
         {
             // The SDK answers malformed JSON itself.
-            return false;
+            return RequestMethod.Other;
         }
     }
+}
+
+/// <summary>The JSON-RPC methods the front door reads off a request body before the SDK does.</summary>
+internal enum RequestMethod
+{
+    Other,
+    ToolsCall,
+    ToolsList,
+    Cancelled,
 }
