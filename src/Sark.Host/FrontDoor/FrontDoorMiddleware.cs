@@ -54,8 +54,9 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
 /// <see cref="HttpContext.User"/> (so that the SDK binds a session to the caller who opened it
 /// and refuses it to anyone else with 403), refuses a request without a session at
 /// <c>/servers/{name}/mcp</c> whose server the caller cannot see (404 <c>not_found</c>), counts new
-/// sessions against the limits (429 <c>session_limit_reached</c>), and adds keep-alive comments to
-/// the SSE streams it answers with.
+/// sessions against the limits (429 <c>session_limit_reached</c>), answers a plain tool call itself
+/// (<see cref="DirectToolCall"/>: stateless, or in a session it knows from <see cref="RunSessionAsync"/>),
+/// and adds keep-alive comments to the SSE streams it answers with.
 /// </summary>
 internal sealed class FrontDoorSessionMiddleware(
     RequestDelegate next, FrontDoorRuntime runtime, FrontDoorHandlers handlers, IOptions<McpServerOptions> mcp, ILogger<FrontDoorSessionMiddleware> logger)
@@ -219,12 +220,12 @@ internal sealed class FrontDoorSessionMiddleware(
 
     /// <summary>
     /// The SDK's session handler (<c>HttpServerTransportOptions.RunSessionHandler</c>): the session
-    /// keeps the slot its initialize request took until it ends (DELETE, idle timeout, shutdown).
+    /// keeps the slot its initialize request took until it ends (DELETE, idle timeout, shutdown);
+    /// opened at the aggregated endpoint, it is in <see cref="FrontDoorRuntime.DirectSessions"/> while it runs.
     /// </summary>
     public static async Task RunSessionAsync(HttpContext context, ModelContextProtocol.Server.McpServer server, CancellationToken cancellationToken)
     {
         using var slot = ClaimSlot(context);
-        // Opened at the aggregated endpoint: its plain tool calls may be answered directly.
         var runtime = context.RequestServices.GetRequiredService<FrontDoorRuntime>();
         using var direct = runtime.Options.DirectSessionCalls && server.SessionId is { } id && FrontDoorScope.SingleServer(context) is null
             ? runtime.DirectSessions.Add(id, context.GetCaller().Id, server, eventStore: runtime.Options.ResumeWindow > TimeSpan.Zero, cancellationToken)

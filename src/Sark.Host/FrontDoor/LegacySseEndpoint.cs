@@ -200,7 +200,17 @@ internal sealed class LegacySseEndpoint(
     private async Task AnswerDirectlyAsync(Session session, DirectToolCall call)
     {
         var calls = session.EnsureCalls();
-        var source = calls.Begin(call.Request.Id, session.Close.Token, CancellationToken.None);
+        CancellationTokenSource source;
+        try
+        {
+            source = calls.Begin(call.Request.Id, session.Close.Token, CancellationToken.None);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended between the post and the call.
+            return;
+        }
+
         JsonRpcMessage answer;
         try
         {
