@@ -15,7 +15,9 @@ namespace Sark.Host.FrontDoor;
 /// every tool of every server the caller may call, under its front-door name, and every call made
 /// as the caller that the authentication middleware put on the HTTP request.
 /// </summary>
-internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, HiddenTools hidden, IHttpContextAccessor http, FrontDoorRuntime runtime)
+internal sealed class FrontDoorHandlers(
+    ISarkGateway gateway, ToolNames names, HiddenTools hidden, IHttpContextAccessor http, FrontDoorRuntime runtime,
+    Microsoft.Extensions.Options.IOptions<McpServerOptions> server, ILogger<FrontDoorHandlers> logger)
 {
     private static readonly JsonElement EmptyObjectSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement.Clone();
 
@@ -93,6 +95,33 @@ internal sealed class FrontDoorHandlers(ISarkGateway gateway, ToolNames names, H
             if (FrontDoorErrors.ProtocolError(ex, $"tool: '{name}'", requestId) is { } protocol)
                 throw protocol;
             return FrontDoorErrors.ErrorResult(ex, requestId);
+        }
+    }
+
+    /// <summary>
+    /// A <see cref="DirectToolCall"/> through <see cref="CallAsync"/>, made into the message the
+    /// SDK's server would send: the result, or the JSON-RPC error of what the call threw (one that is
+    /// not an MCP error is logged, event 707). Null when <paramref name="cancelled"/> (the call's own
+    /// token source: a <c>notifications/cancelled</c>, the end of its session) stopped it, since a
+    /// cancelled request gets no answer. A cancellation of <paramref name="context"/>'s request is
+    /// thrown.
+    /// </summary>
+    internal async Task<JsonRpcMessage?> AnswerAsync(HttpContext context, DirectToolCall call, CancellationToken cancellationToken, CancellationTokenSource? cancelled)
+    {
+        try
+        {
+            var result = await CallAsync(context, call.Params, server: null, cancellationToken).ConfigureAwait(false);
+            return call.Response(result, server.Value.ServerInfo ?? FrontDoorEndpoint.ServerInfo);
+        }
+        catch (OperationCanceledException) when (cancelled is { IsCancellationRequested: true } && !context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            if (ex is not McpException)
+                FrontDoorLog.DirectCallFailed(logger, context.GetCaller().Id, ex);
+            return call.Error(ex);
         }
     }
 

@@ -59,10 +59,8 @@ internal sealed class FrontDoorGuardMiddleware(RequestDelegate next, FrontDoorRu
 /// and adds keep-alive comments to the SSE streams it answers with.
 /// </summary>
 internal sealed class FrontDoorSessionMiddleware(
-    RequestDelegate next, FrontDoorRuntime runtime, FrontDoorHandlers handlers, IOptions<McpServerOptions> mcp, ILogger<FrontDoorSessionMiddleware> logger)
+    RequestDelegate next, FrontDoorRuntime runtime, FrontDoorHandlers handlers, ILogger<FrontDoorSessionMiddleware> logger)
 {
-    private readonly Implementation _serverInfo = mcp.Value.ServerInfo ?? throw new InvalidOperationException("The front door's MCP server has no ServerInfo.");
-
     /// <summary>Where the slot of a session being opened waits for <see cref="ClaimSlot"/>.</summary>
     private static readonly object SlotKey = new();
 
@@ -189,21 +187,10 @@ internal sealed class FrontDoorSessionMiddleware(
         var ticking = response is null ? null : runtime.KeepAlive.Register(response);
         var calls = session?.EnsureCalls();
         var source = calls?.Begin(call.Request.Id, context.RequestAborted, session!.Closed);
-        var token = source?.Token ?? context.RequestAborted;
         JsonRpcMessage? answer;
         try
         {
-            answer = call.Response(await handlers.CallAsync(context, call.Params, server: null, token).ConfigureAwait(false), _serverInfo);
-        }
-        catch (OperationCanceledException) when (source is not null && source.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
-        {
-            answer = null;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
-        {
-            if (ex is not McpException)
-                FrontDoorLog.DirectCallFailed(logger, context.GetCaller().Id, ex);
-            answer = call.Error(ex);
+            answer = await handlers.AnswerAsync(context, call, source?.Token ?? context.RequestAborted, source).ConfigureAwait(false);
         }
         finally
         {

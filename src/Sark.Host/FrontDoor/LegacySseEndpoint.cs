@@ -49,7 +49,6 @@ internal sealed class LegacySseEndpoint(
     /// <summary>The tool handlers, taken on the first direct call: they need the gateway, which exists once the actor system runs.</summary>
     private FrontDoorHandlers? _handlers;
 
-    private readonly Implementation _serverInfo = serverOptions.Value.ServerInfo ?? throw new InvalidOperationException("The front door's MCP server has no ServerInfo.");
 
     public async Task HandleSseAsync(HttpContext context)
     {
@@ -211,26 +210,23 @@ internal sealed class LegacySseEndpoint(
             return;
         }
 
-        JsonRpcMessage answer;
+        JsonRpcMessage? answer;
         try
         {
-            answer = call.Response(await Handlers().CallAsync(session.Context, call.Params, server: null, source.Token).ConfigureAwait(false), _serverInfo);
+            answer = await Handlers().AnswerAsync(session.Context, call, source.Token, source).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (source.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The session's stream went away.
             return;
-        }
-        catch (Exception ex)
-        {
-            if (ex is not McpException)
-                FrontDoorLog.DirectCallFailed(logger, session.CallerId, ex);
-            answer = call.Error(ex);
         }
         finally
         {
             calls.End(call.Request.Id, source);
         }
 
+        if (answer is null)
+            return;
         try
         {
             await session.Transport.SendMessageAsync(answer, session.Close.Token).ConfigureAwait(false);

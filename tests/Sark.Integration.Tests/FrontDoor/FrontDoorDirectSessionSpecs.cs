@@ -13,7 +13,7 @@ namespace Sark.Integration.Tests.FrontDoor;
 /// <summary>
 /// Two nodes in session mode on the demo upstream, the same in all but <c>direct-tool-calls</c>:
 /// one answers the plain tool calls of its Streamable HTTP and legacy SSE sessions itself, the other
-/// sends every message through the session's MCP server. Sessions idle for 3 s are closed, and
+/// sends every message through the session's MCP server. Sessions idle for 6 s are closed, and
 /// keep-alive comments go out every second.
 /// </summary>
 public sealed class FrontDoorDirectSessionNodesFixture : IAsyncLifetime
@@ -27,7 +27,7 @@ public sealed class FrontDoorDirectSessionNodesFixture : IAsyncLifetime
 
     private static string Config(bool direct) => NodeConfigs.Demo() + $$"""
 
-        sark.front-door { idle-timeout = 3s, keep-alive = 1s, direct-tool-calls = {{(direct ? "true" : "false")}} }
+        sark.front-door { idle-timeout = 6s, keep-alive = 1s, direct-tool-calls = {{(direct ? "true" : "false")}} }
         sark.policy.embedded.rules = [
           { name = no-add, effect = deny, subjects = [local], servers = [demo], tools = [add] }
           { name = spec-local-caller, effect = allow, subjects = [local] }
@@ -82,8 +82,9 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
     {
         using var timeout = new CancellationTokenSource(Timeout);
         var before = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
-        var directSession = await OpenAsync(fixture.Direct, version, timeout.Token);
+        // The direct node's session last: its call follows a request that went to the SDK (EchoAsync says why).
         var sdkSession = await OpenAsync(fixture.Sdk, version, timeout.Token);
+        var directSession = await OpenAsync(fixture.Direct, version, timeout.Token);
 
         var requestId = $"direct-session-spec-{Guid.NewGuid():N}";
         using var direct = await fixture.Direct.Http.SendAsync(Post(fixture.Direct, body, directSession, version, requestId), timeout.Token);
@@ -135,7 +136,7 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var stats = await FrontDoorClients.DemoStatsAsync(observer, timeout.Token);
         var before = await FreshCountAsync(client, timeout.Token);
 
-        var echo = await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = $"sdk client over {mode}" }, cancellationToken: timeout.Token);
+        var echo = await EchoAsync(client, $"sdk client over {mode}", timeout.Token);
         var after = await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > before, Timeout, "the client's call being direct");
 
         // A request id of its own, so that notifications/cancelled can name it (the client sends none
@@ -241,10 +242,10 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var idle = await OpenAsync(fixture.Direct, RawMcp.ProtocolVersion, timeout.Token);
         var before = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
 
-        // 3 s idle timeout, and the SDK looks for idle sessions every 5 s: 10 s of a call every 200 ms.
+        // 6 s idle timeout, and the SDK looks for idle sessions every 5 s: 13 s of a call every 200 ms.
         var clock = Stopwatch.StartNew();
         var calls = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(10) && calls < 200)
+        while (clock.Elapsed < TimeSpan.FromSeconds(13) && calls < 200)
         {
             using var response = await fixture.Direct.Http.SendAsync(
                 Post(fixture.Direct, """{"jsonrpc":"2.0","id":N,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"busy N"}}}""".Replace("N", calls.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal), busy, RawMcp.ProtocolVersion),
@@ -266,8 +267,19 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
     private async Task<double> FreshCountAsync(McpClient client, CancellationToken cancellationToken)
     {
         var stale = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
-        await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = "count" }, cancellationToken: cancellationToken);
+        await EchoAsync(client, "count", cancellationToken);
         return await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > stale, Timeout, "a direct call being counted");
+    }
+
+    /// <summary>
+    /// <c>echo</c> right after a <c>tools/list</c>, which goes to the SDK: the session's idle clock
+    /// there is fresh, so the call is direct (with the fixture's 6 s idle timeout, one request of a
+    /// session goes to the SDK every 1.5 s).
+    /// </summary>
+    private static async Task<CallToolResult> EchoAsync(McpClient client, string message, CancellationToken cancellationToken)
+    {
+        await client.ListToolsAsync(cancellationToken: cancellationToken);
+        return await client.CallToolAsync("demo__echo", new Dictionary<string, object?> { ["message"] = message }, cancellationToken: cancellationToken);
     }
 
     private static async Task<string> OpenAsync(NodeProcess node, string version, CancellationToken cancellationToken) =>
