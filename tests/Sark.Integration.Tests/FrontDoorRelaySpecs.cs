@@ -119,25 +119,7 @@ public sealed class FrontDoorRelaySpecs(RelayNodeFixture fixture) : IClassFixtur
         await using var client = await ConnectAsync(mode, timeout.Token);
         var before = await FrontDoorClients.DemoStatsAsync(client, timeout.Token);
 
-        // A request id of our own, so that notifications/cancelled can name it. (The SDK client
-        // sends none by itself while a Streamable HTTP answer is still streaming; and a dropped
-        // POST is not a cancellation in MCP.)
-        var id = new RequestId($"cancel-me-{Guid.NewGuid():N}");
-        var call = client.SendRequestAsync(new JsonRpcRequest
-        {
-            Id = id,
-            Method = RequestMethods.ToolsCall,
-            Params = JsonSerializer.SerializeToNode(
-                new CallToolRequestParams { Name = "demo__slow", Arguments = new Dictionary<string, JsonElement> { ["ms"] = JsonSerializer.SerializeToElement(30_000) } },
-                McpJsonUtilities.DefaultOptions),
-        }, timeout.Token);
-        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(client, timeout.Token), s => s.Slow > before.Slow, Timeout, "the slow call reaching the demo server");
-
-        await client.SendMessageAsync(new JsonRpcNotification
-        {
-            Method = NotificationMethods.CancelledNotification,
-            Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "spec" }, McpJsonUtilities.DefaultOptions),
-        }, timeout.Token);
+        var call = await FrontDoorClients.CancelSlowCallAsync(client, client, before, Timeout, timeout.Token);
 
         var after = await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(client, timeout.Token), s => s.Cancellations > before.Cancellations, Timeout,
             "the demo server seeing notifications/cancelled");
@@ -211,6 +193,33 @@ internal static class FrontDoorClients
     }
 
     internal sealed record DemoStats(int Pid, int Slow, int Cancellations);
+
+    /// <summary>
+    /// Starts a 30 s <c>slow</c> call through <paramref name="client"/> under a request id of its
+    /// own, waits for the demo server to have it (seen through <paramref name="observer"/>, which may
+    /// be the same client), and cancels it with <c>notifications/cancelled</c> (the SDK client sends
+    /// none by itself while a Streamable HTTP answer is streaming; a dropped POST is not a
+    /// cancellation in MCP). Returns the call, which must get no result.
+    /// </summary>
+    public static async Task<Task<JsonRpcResponse>> CancelSlowCallAsync(McpClient client, McpClient observer, DemoStats before, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var id = new RequestId($"cancel-me-{Guid.NewGuid():N}");
+        var call = client.SendRequestAsync(new JsonRpcRequest
+        {
+            Id = id,
+            Method = RequestMethods.ToolsCall,
+            Params = JsonSerializer.SerializeToNode(
+                new CallToolRequestParams { Name = "demo__slow", Arguments = new Dictionary<string, JsonElement> { ["ms"] = JsonSerializer.SerializeToElement(30_000) } },
+                McpJsonUtilities.DefaultOptions),
+        }, cancellationToken);
+        await Eventually.UntilAsync(() => DemoStatsAsync(observer, cancellationToken), s => s.Slow > before.Slow, timeout, "the slow call reaching the demo server");
+        await client.SendMessageAsync(new JsonRpcNotification
+        {
+            Method = NotificationMethods.CancelledNotification,
+            Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "spec" }, McpJsonUtilities.DefaultOptions),
+        }, cancellationToken);
+        return call;
+    }
 
     public static async Task<McpClient> ConnectAsync(
         NodeProcess node, CancellationToken cancellationToken, McpClientOptions? options = null, string? apiKey = null, string path = "/mcp",

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using ModelContextProtocol.Server;
@@ -44,13 +45,7 @@ internal static class StatelessRequests
             return null;
         }
 
-        // The whole body (Kestrel holds it to the body limit, as it would for the SDK's read).
-        while (!read.IsCompleted)
-        {
-            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-            read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-
+        read = await WholeAsync(context, read).ConfigureAwait(false);
         DirectToolCall? call = null;
         try
         {
@@ -62,6 +57,22 @@ internal static class StatelessRequests
         }
 
         return call;
+    }
+
+    /// <summary>
+    /// The whole body from the first read <paramref name="read"/>, nothing consumed (Kestrel holds
+    /// it to the body limit, as it would for the SDK's read).
+    /// </summary>
+    private static async ValueTask<ReadResult> WholeAsync(HttpContext context, ReadResult read)
+    {
+        var reader = context.Request.BodyReader;
+        while (!read.IsCompleted)
+        {
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        return read;
     }
 
     /// <summary><c>HttpServerTransportOptions.ConfigureSessionOptions</c>: run for every stateless request, before its server is built.</summary>
@@ -108,12 +119,7 @@ internal static class StatelessRequests
             return null;
         }
 
-        while (!read.IsCompleted)
-        {
-            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-            read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-
+        read = await WholeAsync(context, read).ConfigureAwait(false);
         DirectToolCall? call = null;
         try
         {

@@ -10,11 +10,11 @@ using Sark.Integration.Tests.Infrastructure;
 namespace Sark.Integration.Tests.FrontDoor;
 
 /// <summary>
-/// Two stateless nodes on the demo upstream, the same in all but <c>direct-tool-calls</c>: one
-/// answers plain tool calls itself, the other sends every request through the SDK's per-request
-/// server. The caller may not call <c>demo__add</c> (a policy refusal to compare).
+/// Two nodes on the demo upstream, the same in all but <c>direct-tool-calls</c>: one answers plain
+/// tool calls itself, the other sends every request through the SDK's MCP server. The caller may
+/// not call <c>demo__add</c> (a policy refusal to compare).
 /// </summary>
-public sealed class FrontDoorDirectCallNodesFixture : IAsyncLifetime
+public abstract class DirectSwitchNodesFixture : IAsyncLifetime
 {
     private NodeProcess? _direct;
     private NodeProcess? _sdk;
@@ -23,9 +23,12 @@ public sealed class FrontDoorDirectCallNodesFixture : IAsyncLifetime
 
     public NodeProcess Sdk => _sdk ?? throw new InvalidOperationException("The node has not started.");
 
-    private static string Config(bool direct) => NodeConfigs.Demo() + $$"""
+    /// <summary>The keys of <c>sark.front-door</c> both nodes have.</summary>
+    protected abstract string FrontDoor { get; }
 
-        sark.front-door { stateless = true, legacy-sse.enabled = false, direct-tool-calls = {{(direct ? "true" : "false")}} }
+    private string Config(bool direct) => NodeConfigs.Demo() + $$"""
+
+        sark.front-door { {{FrontDoor}}, direct-tool-calls = {{(direct ? "true" : "false")}} }
         sark.policy.embedded.rules = [
           { name = no-add, effect = deny, subjects = [local], servers = [demo], tools = [add] }
           { name = spec-local-caller, effect = allow, subjects = [local] }
@@ -48,6 +51,12 @@ public sealed class FrontDoorDirectCallNodesFixture : IAsyncLifetime
         if (_sdk is not null)
             await _sdk.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>Two stateless nodes, with and without direct tool calls.</summary>
+public sealed class FrontDoorDirectCallNodesFixture : DirectSwitchNodesFixture
+{
+    protected override string FrontDoor => "stateless = true, legacy-sse.enabled = false";
 }
 
 /// <summary>

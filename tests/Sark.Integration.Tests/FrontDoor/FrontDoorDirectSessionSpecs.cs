@@ -11,45 +11,12 @@ using Sark.Integration.Tests.Infrastructure;
 namespace Sark.Integration.Tests.FrontDoor;
 
 /// <summary>
-/// Two nodes in session mode on the demo upstream, the same in all but <c>direct-tool-calls</c>:
-/// one answers the plain tool calls of its Streamable HTTP and legacy SSE sessions itself, the other
-/// sends every message through the session's MCP server. Sessions idle for 6 s are closed, and
-/// keep-alive comments go out every second.
+/// Two nodes in session mode, with and without direct tool calls, serving Streamable HTTP and
+/// legacy SSE. Sessions idle for 6 s are closed, and keep-alive comments go out every second.
 /// </summary>
-public sealed class FrontDoorDirectSessionNodesFixture : IAsyncLifetime
+public sealed class FrontDoorDirectSessionNodesFixture : DirectSwitchNodesFixture
 {
-    private NodeProcess? _direct;
-    private NodeProcess? _sdk;
-
-    public NodeProcess Direct => _direct ?? throw new InvalidOperationException("The node has not started.");
-
-    public NodeProcess Sdk => _sdk ?? throw new InvalidOperationException("The node has not started.");
-
-    private static string Config(bool direct) => NodeConfigs.Demo() + $$"""
-
-        sark.front-door { idle-timeout = 6s, keep-alive = 1s, direct-tool-calls = {{(direct ? "true" : "false")}} }
-        sark.policy.embedded.rules = [
-          { name = no-add, effect = deny, subjects = [local], servers = [demo], tools = [add] }
-          { name = spec-local-caller, effect = allow, subjects = [local] }
-        ]
-        """;
-
-    public async Task InitializeAsync()
-    {
-        var direct = NodeProcess.StartAsync(Config(direct: true));
-        var sdk = NodeProcess.StartAsync(Config(direct: false));
-        _direct = await direct.ConfigureAwait(false);
-        _sdk = await sdk.ConfigureAwait(false);
-        await Task.WhenAll(DemoNodeFixture.WaitUntilReadyAsync(_direct), DemoNodeFixture.WaitUntilReadyAsync(_sdk)).ConfigureAwait(false);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_direct is not null)
-            await _direct.DisposeAsync().ConfigureAwait(false);
-        if (_sdk is not null)
-            await _sdk.DisposeAsync().ConfigureAwait(false);
-    }
+    protected override string FrontDoor => "idle-timeout = 6s, keep-alive = 1s";
 }
 
 /// <summary>
@@ -139,23 +106,7 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var echo = await EchoAsync(client, $"sdk client over {mode}", timeout.Token);
         var after = await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > before, Timeout, "the client's call being direct");
 
-        // A request id of its own, so that notifications/cancelled can name it (the client sends none
-        // by itself while a Streamable HTTP answer is streaming).
-        var id = new RequestId($"cancel-me-{Guid.NewGuid():N}");
-        var slow = client.SendRequestAsync(new JsonRpcRequest
-        {
-            Id = id,
-            Method = RequestMethods.ToolsCall,
-            Params = JsonSerializer.SerializeToNode(
-                new CallToolRequestParams { Name = "demo__slow", Arguments = new Dictionary<string, JsonElement> { ["ms"] = JsonSerializer.SerializeToElement(30_000) } },
-                McpJsonUtilities.DefaultOptions),
-        }, timeout.Token);
-        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Slow > stats.Slow, Timeout, "the slow call reaching the demo server");
-        await client.SendMessageAsync(new JsonRpcNotification
-        {
-            Method = NotificationMethods.CancelledNotification,
-            Params = JsonSerializer.SerializeToNode(new CancelledNotificationParams { RequestId = id, Reason = "spec" }, McpJsonUtilities.DefaultOptions),
-        }, timeout.Token);
+        var slow = await FrontDoorClients.CancelSlowCallAsync(client, observer, stats, Timeout, timeout.Token);
 
         Assert.Equal($"Echo: sdk client over {mode}", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
         Assert.True(after > before, "the plain call went direct");
@@ -173,10 +124,7 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var stats = await FrontDoorClients.DemoStatsAsync(observer, timeout.Token);
         var session = await OpenAsync(fixture.Direct, RawMcp.ProtocolVersion, timeout.Token);
 
-        var call = fixture.Direct.Http.SendAsync(
-            Post(fixture.Direct, """{"jsonrpc":"2.0","id":"slow-1","method":"tools/call","params":{"name":"demo__slow","arguments":{"ms":30000}}}""", session, RawMcp.ProtocolVersion),
-            timeout.Token);
-        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Slow > stats.Slow, Timeout, "the slow call reaching the demo server");
+        var call = await SlowCallAsync(session, "\"slow-1\"", observer, stats, timeout.Token);
         using var cancelled = await fixture.Direct.Http.SendAsync(
             Post(fixture.Direct, """{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1","reason":"spec"}}""", session, RawMcp.ProtocolVersion),
             timeout.Token);
@@ -199,10 +147,7 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var stats = await FrontDoorClients.DemoStatsAsync(observer, timeout.Token);
         var session = await OpenAsync(fixture.Direct, RawMcp.ProtocolVersion, timeout.Token);
 
-        var call = fixture.Direct.Http.SendAsync(
-            Post(fixture.Direct, """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"demo__slow","arguments":{"ms":30000}}}""", session, RawMcp.ProtocolVersion),
-            timeout.Token);
-        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Slow > stats.Slow, Timeout, "the slow call reaching the demo server");
+        var call = await SlowCallAsync(session, "5", observer, stats, timeout.Token);
         await DeleteAsync(fixture.Direct, session, RawMcp.ProtocolVersion, timeout.Token);
         using var response = await call;
 
@@ -269,6 +214,17 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         var stale = await RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls);
         await EchoAsync(client, "count", cancellationToken);
         return await Eventually.UntilAsync(() => RawMcp.GaugeAsync(fixture.Direct.Http, DirectCalls), v => v > stale, Timeout, "a direct call being counted");
+    }
+
+    /// <summary>A 30 s <c>slow</c> call with request id <paramref name="id"/> (JSON) in <paramref name="session"/>, once the demo server has it.</summary>
+    private async Task<Task<HttpResponseMessage>> SlowCallAsync(string session, string id, McpClient observer, FrontDoorClients.DemoStats stats, CancellationToken cancellationToken)
+    {
+        var call = fixture.Direct.Http.SendAsync(
+            Post(fixture.Direct, """{"jsonrpc":"2.0","id":ID,"method":"tools/call","params":{"name":"demo__slow","arguments":{"ms":30000}}}""".Replace("ID", id, StringComparison.Ordinal),
+                session, RawMcp.ProtocolVersion),
+            cancellationToken);
+        await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, cancellationToken), s => s.Slow > stats.Slow, Timeout, "the slow call reaching the demo server");
+        return call;
     }
 
     /// <summary>
