@@ -46,6 +46,11 @@ internal sealed class LegacySseEndpoint(
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warned = new(StringComparer.Ordinal);
     private readonly LegacySseOptions _options = runtime.Options.LegacySse;
+
+    /// <summary>The deprecation headers' values, made once: every post carries them.</summary>
+    private readonly string _deprecation = "@" + DeprecatedSince.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+    private readonly string _sunset = runtime.Options.LegacySse.Sunset.ToString("R", CultureInfo.InvariantCulture);
+    private readonly string _link = $"<{runtime.Options.LegacySse.MigrationGuide.AbsoluteUri}>; rel=\"deprecation\"; type=\"text/html\"";
     /// <summary>The tool handlers, taken on the first direct call: they need the gateway, which exists once the actor system runs.</summary>
     private FrontDoorHandlers? _handlers;
 
@@ -243,9 +248,9 @@ internal sealed class LegacySseEndpoint(
     /// <summary><c>Deprecation</c> (RFC 9745), <c>Sunset</c> (RFC 8594) and a <c>Link</c> to the migration guide.</summary>
     internal void AddDeprecationHeaders(HttpResponse response)
     {
-        response.Headers["Deprecation"] = "@" + DeprecatedSince.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        response.Headers["Sunset"] = _options.Sunset.ToString("R", CultureInfo.InvariantCulture);
-        response.Headers.Link = $"<{_options.MigrationGuide.AbsoluteUri}>; rel=\"deprecation\"; type=\"text/html\"";
+        response.Headers["Deprecation"] = _deprecation;
+        response.Headers["Sunset"] = _sunset;
+        response.Headers.Link = _link;
     }
 
     private Task Refuse(HttpContext context, int status, string code, string message) =>
