@@ -15,7 +15,9 @@ namespace Sark.Host.FrontDoor;
 /// while the call is in flight (docs/PERFORMANCE.md, "Session 7"). Anything else (initialize,
 /// resources, prompts, a batch, malformed JSON, a body whose first read does not reach its method)
 /// gets the whole server. A plain <c>tools/call</c> gets no server at all: the front door answers
-/// it itself (<see cref="DirectToolCall"/>).
+/// it itself (<see cref="DirectToolCall"/>). The POSTs of a Streamable HTTP session are read the
+/// same way (<see cref="ReadInSessionAsync"/>), for their direct calls and the
+/// <c>notifications/cancelled</c> that name them.
 /// </summary>
 internal static class StatelessRequests
 {
