@@ -198,6 +198,7 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"call {calls} after {clock.Elapsed}: {(int)response.StatusCode}");
             Assert.Contains($"Echo: busy {calls}", await response.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
             calls++;
+            // Paces the calls (the SDK's idle clock runs on real time); no state is waited for here.
             await Task.Delay(200, timeout.Token);
         }
 
