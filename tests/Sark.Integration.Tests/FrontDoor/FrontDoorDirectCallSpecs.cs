@@ -26,6 +26,9 @@ public abstract class DirectSwitchNodesFixture : IAsyncLifetime
     /// <summary>The keys of <c>sark.front-door</c> both nodes have.</summary>
     protected abstract string FrontDoor { get; }
 
+    /// <summary>More configuration both nodes have.</summary>
+    protected virtual string Extra => "";
+
     private string Config(bool direct) => NodeConfigs.Demo() + $$"""
 
         sark.front-door { {{FrontDoor}}, direct-tool-calls = {{(direct ? "true" : "false")}} }
@@ -33,6 +36,7 @@ public abstract class DirectSwitchNodesFixture : IAsyncLifetime
           { name = no-add, effect = deny, subjects = [local], servers = [demo], tools = [add] }
           { name = spec-local-caller, effect = allow, subjects = [local] }
         ]
+        {{Extra}}
         """;
 
     public async Task InitializeAsync()

@@ -16,7 +16,14 @@ namespace Sark.Integration.Tests.FrontDoor;
 /// </summary>
 public sealed class FrontDoorDirectSessionNodesFixture : DirectSwitchNodesFixture
 {
+    /// <summary>A second caller (anonymous callers stay on): another caller than the one who opened a session.</summary>
+    public const string EveKey = "direct-eve-key-5c81a09d3e";
+
     protected override string FrontDoor => "idle-timeout = 6s, keep-alive = 1s";
+
+    protected override string Extra => $$"""
+        sark.auth.api-keys = [ { sha256 = "{{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(EveKey)))}}", subject = eve, roles = [developer] } ]
+        """;
 }
 
 /// <summary>
@@ -136,6 +143,25 @@ public sealed partial class FrontDoorDirectSessionSpecs(FrontDoorDirectSessionNo
         Assert.DoesNotContain("event: message", body, StringComparison.Ordinal);
         await Eventually.UntilAsync(() => FrontDoorClients.DemoStatsAsync(observer, timeout.Token), s => s.Cancellations > stats.Cancellations, Timeout,
             "the demo server seeing the call cancelled");
+        await DeleteAsync(fixture.Direct, session, RawMcp.ProtocolVersion, timeout.Token);
+    }
+
+    [Fact]
+    public async Task A_call_in_another_callers_session_gets_the_sdks_403_not_an_answer()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var session = await OpenAsync(fixture.Direct, RawMcp.ProtocolVersion, timeout.Token);
+        const string Call = """{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"not yours"}}}""";
+
+        using var eve = Post(fixture.Direct, Call, session, RawMcp.ProtocolVersion);
+        eve.Headers.Add("X-API-Key", FrontDoorDirectSessionNodesFixture.EveKey);
+        using var refused = await fixture.Direct.Http.SendAsync(eve, timeout.Token);
+        using var owner = await fixture.Direct.Http.SendAsync(Post(fixture.Direct, Call, session, RawMcp.ProtocolVersion), timeout.Token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain("not yours", await refused.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, owner.StatusCode);
+        Assert.Contains("Echo: not yours", await owner.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
         await DeleteAsync(fixture.Direct, session, RawMcp.ProtocolVersion, timeout.Token);
     }
 
